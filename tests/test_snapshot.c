@@ -1,0 +1,932 @@
+/* test_snapshot.c - behavioural tests of churn.h snapshots and error codes on Linux.
+
+   Every test creates real OS objects (fds of several kinds, threads, memory, children,
+   zombies, TCP connections in CLOSE_WAIT, full send queues) and compares churn.h's
+   numbers with what it created: deltas (after - before), exact where the kernel makes
+   them exact. Loopback only (127.0.0.1 and ::1); every loop is bounded.
+*/
+#include "churn_test.h"
+#include "../churn.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <limits.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <linux/sockios.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+#define T_HAVE_MALLINFO2 1
+#endif
+
+#define MiB (1024LL * 1024LL)
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+/* Entries of a /proc directory, "." and ".." excluded. */
+static int t_count_dir(const char *path) {
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Open fds of this process: entries of /proc/self/fd minus the one the listing uses. */
+static int t_self_fds(void) {
+    int n = t_count_dir("/proc/self/fd");
+    return n < 0 ? -1 : n - 1;
+}
+
+static int t_self_threads(void) { return t_count_dir("/proc/self/task"); }
+
+static int t_pid_fds(long pid) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%ld/fd", pid);
+    return t_count_dir(p);
+}
+
+static int t_pid_threads(long pid) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%ld/task", pid);
+    return t_count_dir(p);
+}
+
+static void t_sleep_ms(int ms) {
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+static int t_read_full(int fd, void *buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static socklen_t t_loopback(int family, int port, struct sockaddr_storage *ss) {
+    memset(ss, 0, sizeof *ss);
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        a->sin6_port = htons((unsigned short)port);
+        return (socklen_t)sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a->sin_port = htons((unsigned short)port);
+        return (socklen_t)sizeof *a;
+    }
+}
+
+static int t_local_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* A TCP listener on the loopback address of `family`, port chosen by the kernel. */
+static int t_listener(int family, int backlog, int *port) {
+    struct sockaddr_storage ss;
+    socklen_t len = t_loopback(family, 0, &ss);
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = t_local_port(fd);
+    return fd;
+}
+
+static int t_connect(int family, int port) {
+    struct sockaddr_storage ss;
+    socklen_t len = t_loopback(family, port, &ss);
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int t_have_ipv6(void) {
+    int port = 0;
+    int fd = t_listener(AF_INET6, 1, &port);
+    if (fd < 0) return 0;
+    close(fd);
+    return 1;
+}
+
+/* Waits (bounded) until the peer's FIN reached fd: a peek reads 0 bytes. */
+static int t_wait_eof(int fd) {
+    int i;
+    for (i = 0; i < 200; i++) {
+        struct pollfd p;
+        char c;
+        ssize_t r;
+        p.fd = fd;
+        p.events = POLLIN | POLLRDHUP;
+        p.revents = 0;
+        if (poll(&p, 1, 50) < 0 && errno != EINTR) return -1;
+        r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r == 0) return 0;
+        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+    }
+    return -1;
+}
+
+/* Waits (bounded) until the thread count of this process equals `want`. */
+static int t_wait_threads(int want) {
+    int i;
+    for (i = 0; i < 2000; i++) {
+        if (t_self_threads() == want) return 0;
+        t_sleep_ms(1);
+    }
+    return -1;
+}
+
+#define T_SNAP(pid, s) CT_REQUIRE(churn_snapshot_take((pid), (s)) == CHURN_OK)
+#define T_D(a, b, m) ((a).value[m] - (b).value[m])
+
+/* ---- version, names, errors ------------------------------------------------------------- */
+
+CT_TEST(test_version_string) {
+    CT_REQUIRE(churn_version_string() != NULL);
+    CT_EQ_STR(churn_version_string(), CHURN_VERSION_STRING);
+}
+
+CT_TEST(test_metric_names) {
+    static const char *want[CHURN_METRIC_COUNT] = {
+        "handles", "threads", "rss_bytes", "private_bytes", "virtual_bytes", "sockets",
+        "close_wait", "send_queue_bytes", "children", "zombies", "gdi_objects", "user_objects"};
+    int m;
+    CT_EQ_LL(CHURN_METRIC_COUNT, 12);
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) CT_EQ_STR(churn_metric_name((churn_metric)m), want[m]);
+    CT_EQ_STR(churn_metric_name(CHURN_METRIC_HANDLES), "handles");
+    CT_EQ_STR(churn_metric_name(CHURN_METRIC_CLOSE_WAIT), "close_wait");
+    CT_EQ_STR(churn_metric_name(CHURN_METRIC_SEND_QUEUE_BYTES), "send_queue_bytes");
+    CT_EQ_STR(churn_metric_name(CHURN_METRIC_USER_OBJECTS), "user_objects");
+}
+
+CT_TEST(test_strerror_every_code) {
+    static const int codes[] = {CHURN_OK,        CHURN_E_INVAL,   CHURN_E_NOPROC,  CHURN_E_PERM,
+                                CHURN_E_NOMEM,   CHURN_E_IO,      CHURN_E_UNSUPPORTED,
+                                CHURN_E_CONNECT, CHURN_E_REMOTE,  CHURN_E_TIMEOUT,
+                                CHURN_E_CANCELED, CHURN_E_RESOLVE};
+    const int n = (int)(sizeof codes / sizeof codes[0]);
+    int i, j;
+    CT_EQ_LL(CHURN_OK, 0);
+    for (i = 1; i < n; i++) CT_CHECK(codes[i] < 0);
+    for (i = 0; i < n; i++) {
+        const char *s = churn_strerror(codes[i]);
+        CT_REQUIRE(s != NULL);
+        CT_CHECK(s[0] != '\0');
+        for (j = 0; j < i; j++) {
+            const char *t = churn_strerror(codes[j]);
+            CT_CHECK(codes[i] != codes[j]);
+            CT_CHECK(t != NULL && strcmp(s, t) != 0);
+        }
+    }
+    CT_CHECK(churn_strerror(-12) != NULL);
+    CT_CHECK(churn_strerror(-1000) != NULL);
+    CT_CHECK(churn_strerror(1) != NULL);
+    CT_CHECK(churn_strerror(12345) != NULL);
+    CT_CHECK(churn_strerror(INT_MIN) != NULL);
+    CT_CHECK(churn_strerror(INT_MAX) != NULL);
+}
+
+CT_TEST(test_errors_inval) {
+    churn_snapshot s;
+    CT_EQ_LL(churn_snapshot_take(0, NULL), CHURN_E_INVAL);
+    CT_EQ_LL(churn_snapshot_take(getpid(), NULL), CHURN_E_INVAL);
+    CT_EQ_LL(churn_snapshot_take_some(0, CHURN_METRICS_ALL, NULL), CHURN_E_INVAL);
+    CT_EQ_LL(churn_snapshot_take(-1, &s), CHURN_E_INVAL);
+    CT_EQ_LL(churn_snapshot_take(-12345, &s), CHURN_E_INVAL);
+    CT_EQ_LL(churn_snapshot_take(LONG_MIN, &s), CHURN_E_INVAL);
+    CT_EQ_LL(churn_snapshot_take_some(-1, CHURN_METRIC_BIT(CHURN_METRIC_HANDLES), &s), CHURN_E_INVAL);
+    CT_EQ_LL(churn_snapshot_take_some(-7, CHURN_METRICS_ALL, &s), CHURN_E_INVAL);
+}
+
+CT_TEST(test_errors_noproc) {
+    churn_snapshot s;
+    pid_t pid = fork();
+    int st = 0;
+    CT_REQUIRE(pid >= 0);
+    if (pid == 0) _exit(0);
+    CT_REQUIRE(waitpid(pid, &st, 0) == pid);
+    /* reaped: the pid no longer exists */
+    CT_EQ_LL(churn_snapshot_take((long)pid, &s), CHURN_E_NOPROC);
+    CT_EQ_LL(churn_snapshot_take_some((long)pid, CHURN_METRICS_CHEAP, &s), CHURN_E_NOPROC);
+    CT_EQ_LL(churn_snapshot_take_some((long)pid, CHURN_METRIC_BIT(CHURN_METRIC_CLOSE_WAIT), &s),
+             CHURN_E_NOPROC);
+    /* above pid_max (at most 2^22 on Linux) */
+    CT_EQ_LL(churn_snapshot_take(0x7ffffff0L, &s), CHURN_E_NOPROC);
+    CT_EQ_LL(churn_snapshot_take_some(0x7ffffff0L, CHURN_METRIC_BIT(CHURN_METRIC_THREADS), &s),
+             CHURN_E_NOPROC);
+}
+
+/* As root: a child drops to uid/gid 65534 and snapshots pid 1 and the (root) parent. */
+CT_TEST(test_errors_perm) {
+    churn_snapshot s;
+    if (geteuid() != 0) {
+        struct stat st;
+        CT_REQUIRE(stat("/proc/1", &st) == 0);
+        if (st.st_uid == geteuid()) CT_SKIP("pid 1 belongs to this user (container?)");
+        CT_EQ_LL(churn_snapshot_take(1, &s), CHURN_E_PERM);
+        return;
+    } else {
+        int p[2];
+        int rc[3] = {99, 99, 99};
+        int st = 0;
+        pid_t parent = getpid();
+        pid_t pid;
+        CT_REQUIRE(pipe(p) == 0);
+        fflush(stdout);
+        pid = fork();
+        CT_REQUIRE(pid >= 0);
+        if (pid == 0) {
+            int r[3];
+            close(p[0]);
+            if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
+                r[0] = r[1] = r[2] = 1000;
+            } else {
+                r[0] = churn_snapshot_take(1, &s);
+                r[1] = churn_snapshot_take((long)parent, &s);
+                r[2] = churn_snapshot_take(0, &s); /* itself: always allowed */
+            }
+            (void)!write(p[1], r, sizeof r);
+            _exit(0);
+        }
+        close(p[1]);
+        CT_CHECK(t_read_full(p[0], rc, sizeof rc) == 0);
+        close(p[0]);
+        CT_CHECK(waitpid(pid, &st, 0) == pid);
+        CT_REQUIRE(rc[0] != 1000); /* setuid failed */
+        CT_EQ_LL(rc[0], CHURN_E_PERM);
+        CT_EQ_LL(rc[1], CHURN_E_PERM);
+        CT_EQ_LL(rc[2], CHURN_OK);
+    }
+}
+
+/* ---- handles and sockets ---------------------------------------------------------------- */
+
+CT_TEST(test_handles_equal_proc_listing) {
+    churn_snapshot s, h;
+    int listed;
+    T_SNAP(0, &s);
+    listed = t_self_fds();
+    CT_REQUIRE(listed > 0);
+    CT_EQ_LL(s.value[CHURN_METRIC_HANDLES], listed);
+    CT_REQUIRE(churn_snapshot_take_some(0, CHURN_METRIC_BIT(CHURN_METRIC_HANDLES), &h) == CHURN_OK);
+    CT_EQ_LL(h.value[CHURN_METRIC_HANDLES], listed);
+    CT_REQUIRE(churn_snapshot_take_some(0, CHURN_METRICS_CHEAP, &h) == CHURN_OK);
+    CT_EQ_LL(h.value[CHURN_METRIC_HANDLES], listed);
+    CT_EQ_LL(s.value[CHURN_METRIC_THREADS], t_self_threads());
+    CT_EQ_LL(s.pid, (long)getpid());
+}
+
+CT_TEST(test_handles_and_sockets_delta) {
+    churn_snapshot b, a, c;
+    int fds[32];
+    int n = 0, nsock = 0, i, port = 0, p[2], sp[2], lst, cli, srv;
+    char tmpl[] = "/tmp/churn-snap-XXXXXX";
+    T_SNAP(0, &b);
+    /* regular files */
+    fds[n] = mkstemp(tmpl);
+    CT_REQUIRE(fds[n] >= 0);
+    unlink(tmpl);
+    n++;
+    fds[n] = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    CT_REQUIRE(fds[n] >= 0);
+    n++;
+    fds[n] = open("/dev/null", O_RDWR | O_CLOEXEC);
+    CT_REQUIRE(fds[n] >= 0);
+    n++;
+    /* directories */
+    fds[n] = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CT_REQUIRE(fds[n] >= 0);
+    n++;
+    fds[n] = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CT_REQUIRE(fds[n] >= 0);
+    n++;
+    /* a pipe */
+    CT_REQUIRE(pipe(p) == 0);
+    fds[n++] = p[0];
+    fds[n++] = p[1];
+    /* eventfd */
+    fds[n] = eventfd(0, EFD_CLOEXEC);
+    CT_REQUIRE(fds[n] >= 0);
+    n++;
+    /* sockets: unix pair, udp, tcp listener + both ends of a connection */
+    CT_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+    fds[n++] = sp[0];
+    fds[n++] = sp[1];
+    nsock += 2;
+    fds[n] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CT_REQUIRE(fds[n] >= 0);
+    n++;
+    nsock++;
+    lst = t_listener(AF_INET, 16, &port);
+    CT_REQUIRE(lst >= 0);
+    fds[n++] = lst;
+    nsock++;
+    cli = t_connect(AF_INET, port);
+    CT_REQUIRE(cli >= 0);
+    fds[n++] = cli;
+    nsock++;
+    srv = accept(lst, NULL, NULL);
+    CT_REQUIRE(srv >= 0);
+    fds[n++] = srv;
+    nsock++;
+    /* a high fd number: counts are counts, not the highest number */
+    fds[n] = dup2(fds[0], 900);
+    CT_REQUIRE(fds[n] == 900);
+    n++;
+    T_SNAP(0, &a);
+    CT_EQ_LL(T_D(a, b, CHURN_METRIC_HANDLES), n);
+    CT_EQ_LL(T_D(a, b, CHURN_METRIC_SOCKETS), nsock);
+    CT_EQ_LL(a.value[CHURN_METRIC_HANDLES], t_self_fds());
+    for (i = 0; i < n; i++) close(fds[i]);
+    T_SNAP(0, &c);
+    CT_EQ_LL(T_D(c, b, CHURN_METRIC_HANDLES), 0);
+    CT_EQ_LL(T_D(c, b, CHURN_METRIC_SOCKETS), 0);
+}
+
+CT_TEST(test_snapshot_loop_leaves_nothing) {
+    churn_snapshot s;
+    int fds0, thr0, i, bad = 0;
+#ifdef T_HAVE_MALLINFO2
+    struct mallinfo2 m0, m1;
+#endif
+    for (i = 0; i < 10; i++) T_SNAP(0, &s); /* warm up libc's lazy one-time allocations */
+    fds0 = t_self_fds();
+    thr0 = t_self_threads();
+#ifdef T_HAVE_MALLINFO2
+    m0 = mallinfo2();
+#endif
+    for (i = 0; i < 1000; i++)
+        if (churn_snapshot_take(0, &s) != CHURN_OK) bad++;
+#ifdef T_HAVE_MALLINFO2
+    m1 = mallinfo2();
+    /* nothing a snapshot allocates survives the call */
+    CT_EQ_LL((long long)m1.uordblks - (long long)m0.uordblks, 0);
+#endif
+    CT_EQ_LL(bad, 0);
+    CT_EQ_LL(t_self_fds(), fds0);
+    CT_EQ_LL(t_self_threads(), thr0);
+    CT_EQ_LL(s.value[CHURN_METRIC_HANDLES], fds0);
+    CT_EQ_LL(s.value[CHURN_METRIC_THREADS], thr0);
+}
+
+/* ---- threads ---------------------------------------------------------------------------- */
+
+static void *t_block_on_fd(void *arg) {
+    char c;
+    int fd = *(int *)arg;
+    while (read(fd, &c, 1) < 0 && errno == EINTR) {}
+    return NULL;
+}
+
+CT_TEST(test_threads_delta) {
+    enum { N = 5 };
+    pthread_t th[N];
+    churn_snapshot b, a, c, some;
+    int p[2], i, started = 0, thr0;
+    CT_REQUIRE(pipe(p) == 0);
+    thr0 = t_self_threads();
+    T_SNAP(0, &b);
+    CT_EQ_LL(b.value[CHURN_METRIC_THREADS], thr0);
+    for (i = 0; i < N; i++) {
+        if (pthread_create(&th[i], NULL, t_block_on_fd, &p[0]) != 0) break;
+        started++;
+    }
+    CT_REQUIRE(started == N);
+    T_SNAP(0, &a);
+    CT_EQ_LL(T_D(a, b, CHURN_METRIC_THREADS), N);
+    CT_REQUIRE(churn_snapshot_take_some(0, CHURN_METRIC_BIT(CHURN_METRIC_THREADS), &some) == CHURN_OK);
+    CT_EQ_LL(some.value[CHURN_METRIC_THREADS] - b.value[CHURN_METRIC_THREADS], N);
+    close(p[1]); /* every reader sees EOF */
+    for (i = 0; i < N; i++) pthread_join(th[i], NULL);
+    close(p[0]);
+    /* a joined thread leaves /proc/self/task a moment after join returns */
+    CT_CHECK(t_wait_threads(thr0) == 0);
+    T_SNAP(0, &c);
+    CT_EQ_LL(T_D(c, b, CHURN_METRIC_THREADS), 0);
+}
+
+/* ---- memory ----------------------------------------------------------------------------- */
+
+CT_TEST(test_memory_malloc) {
+    const long long M = 64 * MiB, slack = 8 * MiB;
+    churn_snapshot b, a, c;
+    char *mem;
+    T_SNAP(0, &b);
+    mem = (char *)malloc((size_t)M);
+    CT_REQUIRE(mem != NULL);
+    memset(mem, 0x5a, (size_t)M);
+    T_SNAP(0, &a);
+    CT_CHECK(b.value[CHURN_METRIC_RSS_BYTES] > 0);
+    CT_CHECK(b.value[CHURN_METRIC_PRIVATE_BYTES] > 0);
+    CT_CHECK(b.value[CHURN_METRIC_VIRTUAL_BYTES] >= b.value[CHURN_METRIC_RSS_BYTES]);
+    CT_GE_LL(T_D(a, b, CHURN_METRIC_RSS_BYTES), M - slack);
+    CT_GE_LL(T_D(a, b, CHURN_METRIC_PRIVATE_BYTES), M - slack);
+    CT_GE_LL(T_D(a, b, CHURN_METRIC_VIRTUAL_BYTES), M - slack);
+    CT_LE_LL(T_D(a, b, CHURN_METRIC_RSS_BYTES), M + slack);
+    /* a 64 MiB block is its own mapping: free() gives it back */
+    free(mem);
+    T_SNAP(0, &c);
+    CT_LE_LL(T_D(c, b, CHURN_METRIC_RSS_BYTES), slack);
+    CT_LE_LL(T_D(c, b, CHURN_METRIC_PRIVATE_BYTES), slack);
+}
+
+CT_TEST(test_memory_mmap) {
+    const long long M = 48 * MiB, slack = 8 * MiB;
+    churn_snapshot b, a, c, some;
+    char *mem;
+    long long i;
+    long pg = sysconf(_SC_PAGESIZE);
+    T_SNAP(0, &b);
+    mem = (char *)mmap(NULL, (size_t)M, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CT_REQUIRE(mem != MAP_FAILED);
+    T_SNAP(0, &a);
+    /* mapped, not touched: virtual rises, rss does not */
+    CT_GE_LL(T_D(a, b, CHURN_METRIC_VIRTUAL_BYTES), M);
+    CT_LE_LL(T_D(a, b, CHURN_METRIC_RSS_BYTES), slack);
+    for (i = 0; i < M; i += pg) mem[i] = (char)(i | 1);
+    T_SNAP(0, &c);
+    CT_GE_LL(T_D(c, b, CHURN_METRIC_RSS_BYTES), M - slack);
+    CT_GE_LL(T_D(c, b, CHURN_METRIC_PRIVATE_BYTES), M - slack);
+    CT_GE_LL(T_D(c, b, CHURN_METRIC_VIRTUAL_BYTES), M);
+    CT_REQUIRE(churn_snapshot_take_some(0, CHURN_METRICS_CHEAP, &some) == CHURN_OK);
+    CT_GE_LL(some.value[CHURN_METRIC_RSS_BYTES] - b.value[CHURN_METRIC_RSS_BYTES], M - slack);
+    CT_GE_LL(some.value[CHURN_METRIC_PRIVATE_BYTES] - b.value[CHURN_METRIC_PRIVATE_BYTES], M - slack);
+    munmap(mem, (size_t)M);
+}
+
+/* ---- children and zombies --------------------------------------------------------------- */
+
+CT_TEST(test_zombies_and_children) {
+    enum { K = 3 };
+    pid_t pids[K];
+    churn_snapshot b, z, r;
+    int i, forked = 0;
+    T_SNAP(0, &b);
+    CT_EQ_LL(b.value[CHURN_METRIC_CHILDREN], 0);
+    CT_EQ_LL(b.value[CHURN_METRIC_ZOMBIES], 0);
+    fflush(stdout);
+    for (i = 0; i < K; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0) break;
+        if (pids[i] == 0) _exit(7);
+        forked++;
+    }
+    CT_REQUIRE(forked == K);
+    /* wait until each child has exited, without reaping it */
+    for (i = 0; i < K; i++) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        CT_CHECK(waitid(P_PID, (id_t)pids[i], &si, WEXITED | WNOWAIT) == 0);
+    }
+    T_SNAP(0, &z);
+    CT_EQ_LL(T_D(z, b, CHURN_METRIC_ZOMBIES), K);
+    CT_EQ_LL(T_D(z, b, CHURN_METRIC_CHILDREN), 0); /* children counts live ones only */
+    for (i = 0; i < K; i++) {
+        int st = 0;
+        CT_CHECK(waitpid(pids[i], &st, 0) == pids[i]);
+    }
+    T_SNAP(0, &r);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_ZOMBIES), 0);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_CHILDREN), 0);
+}
+
+CT_TEST(test_live_children) {
+    enum { K = 4 };
+    pid_t pids[K];
+    churn_snapshot b, l, half, r;
+    int i, forked = 0, gate[2];
+    char c = 0;
+    CT_REQUIRE(pipe(gate) == 0);
+    T_SNAP(0, &b);
+    fflush(stdout);
+    for (i = 0; i < K; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0) break;
+        if (pids[i] == 0) {
+            close(gate[1]);
+            (void)!read(gate[0], &c, 1); /* sleeps until the parent closes the gate */
+            _exit(0);
+        }
+        forked++;
+    }
+    close(gate[0]);
+    CT_REQUIRE(forked == K);
+    T_SNAP(0, &l);
+    CT_EQ_LL(T_D(l, b, CHURN_METRIC_CHILDREN), K);
+    CT_EQ_LL(T_D(l, b, CHURN_METRIC_ZOMBIES), 0);
+    /* kill one: it becomes a zombie, no longer a live child */
+    kill(pids[0], SIGKILL);
+    {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        CT_CHECK(waitid(P_PID, (id_t)pids[0], &si, WEXITED | WNOWAIT) == 0);
+    }
+    T_SNAP(0, &half);
+    CT_EQ_LL(T_D(half, b, CHURN_METRIC_CHILDREN), K - 1);
+    CT_EQ_LL(T_D(half, b, CHURN_METRIC_ZOMBIES), 1);
+    for (i = 1; i < K; i++) kill(pids[i], SIGKILL);
+    for (i = 0; i < K; i++) {
+        int st = 0;
+        CT_CHECK(waitpid(pids[i], &st, 0) == pids[i]);
+    }
+    close(gate[1]);
+    T_SNAP(0, &r);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_CHILDREN), 0);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_ZOMBIES), 0);
+}
+
+/* ---- TCP: CLOSE_WAIT and send queues ---------------------------------------------------- */
+
+static void t_close_wait(int family) {
+    enum { N = 5 };
+    int lst, port = 0, cli[N], srv[N], i;
+    churn_snapshot b, e, w, r;
+    T_SNAP(0, &b);
+    lst = t_listener(family, 64, &port);
+    CT_REQUIRE(lst >= 0);
+    for (i = 0; i < N; i++) {
+        cli[i] = t_connect(family, port);
+        CT_REQUIRE(cli[i] >= 0);
+        srv[i] = accept(lst, NULL, NULL);
+        CT_REQUIRE(srv[i] >= 0);
+    }
+    T_SNAP(0, &e); /* all ESTABLISHED */
+    CT_EQ_LL(T_D(e, b, CHURN_METRIC_CLOSE_WAIT), 0);
+    CT_EQ_LL(T_D(e, b, CHURN_METRIC_SOCKETS), 1 + 2 * N);
+    CT_EQ_LL(T_D(e, b, CHURN_METRIC_SEND_QUEUE_BYTES), 0); /* not the listener's backlog */
+    for (i = 0; i < N; i++) close(cli[i]);
+    for (i = 0; i < N; i++) CT_CHECK(t_wait_eof(srv[i]) == 0);
+    T_SNAP(0, &w);
+    CT_EQ_LL(T_D(w, b, CHURN_METRIC_CLOSE_WAIT), N);
+    CT_EQ_LL(T_D(w, b, CHURN_METRIC_SOCKETS), 1 + N);
+    {
+        churn_snapshot some;
+        CT_REQUIRE(churn_snapshot_take_some(0, CHURN_METRIC_BIT(CHURN_METRIC_CLOSE_WAIT), &some) ==
+                   CHURN_OK);
+        CT_EQ_LL(some.value[CHURN_METRIC_CLOSE_WAIT] - b.value[CHURN_METRIC_CLOSE_WAIT], N);
+    }
+    for (i = 0; i < N; i++) close(srv[i]);
+    close(lst);
+    T_SNAP(0, &r);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_CLOSE_WAIT), 0);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_SOCKETS), 0);
+}
+
+CT_TEST(test_close_wait_ipv4) { t_close_wait(AF_INET); }
+
+CT_TEST(test_close_wait_ipv6) {
+    if (!t_have_ipv6()) CT_SKIP("::1 unavailable (no IPv6 loopback)");
+    t_close_wait(AF_INET6);
+}
+
+static void t_send_queue(int family) {
+    int lst, port = 0, cli, srv, outq = 0, outq2 = 0, i;
+    long long sent = 0;
+    static char buf[65536];
+    churn_snapshot b, f, r;
+    memset(buf, 'q', sizeof buf);
+    T_SNAP(0, &b);
+    lst = t_listener(family, 128, &port);
+    CT_REQUIRE(lst >= 0);
+    cli = t_connect(family, port);
+    CT_REQUIRE(cli >= 0);
+    srv = accept(lst, NULL, NULL);
+    CT_REQUIRE(srv >= 0);
+    /* a listener with a 128 backlog and an idle connection queue nothing */
+    T_SNAP(0, &f);
+    CT_EQ_LL(T_D(f, b, CHURN_METRIC_SEND_QUEUE_BYTES), 0);
+    /* the peer (srv) never reads: fill cli's send queue until EAGAIN */
+    CT_REQUIRE(fcntl(cli, F_SETFL, fcntl(cli, F_GETFL) | O_NONBLOCK) == 0);
+    for (i = 0; i < 20000; i++) {
+        ssize_t w = send(cli, buf, sizeof buf, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        sent += w;
+    }
+    CT_REQUIRE(errno == EAGAIN || errno == EWOULDBLOCK);
+    CT_REQUIRE(ioctl(cli, SIOCOUTQ, &outq) == 0);
+    T_SNAP(0, &f);
+    CT_REQUIRE(ioctl(cli, SIOCOUTQ, &outq2) == 0);
+    printf("    info: sent %lld bytes, SIOCOUTQ %d/%d, send_queue_bytes delta %lld\n", sent, outq,
+           outq2, T_D(f, b, CHURN_METRIC_SEND_QUEUE_BYTES));
+    CT_CHECK(outq > 0);
+    CT_CHECK(T_D(f, b, CHURN_METRIC_SEND_QUEUE_BYTES) > 0);
+    CT_GE_LL(T_D(f, b, CHURN_METRIC_SEND_QUEUE_BYTES), (outq < outq2 ? outq : outq2) / 2);
+    CT_LE_LL(T_D(f, b, CHURN_METRIC_SEND_QUEUE_BYTES), sent);
+    {
+        churn_snapshot some;
+        CT_REQUIRE(churn_snapshot_take_some(0, CHURN_METRIC_BIT(CHURN_METRIC_SEND_QUEUE_BYTES),
+                                            &some) == CHURN_OK);
+        CT_GE_LL(some.value[CHURN_METRIC_SEND_QUEUE_BYTES] - b.value[CHURN_METRIC_SEND_QUEUE_BYTES],
+                 (outq < outq2 ? outq : outq2) / 2);
+        CT_EQ_LL(some.value[CHURN_METRIC_HANDLES], CHURN_UNKNOWN);
+    }
+    close(cli);
+    close(srv);
+    close(lst);
+    T_SNAP(0, &r);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_SEND_QUEUE_BYTES), 0);
+}
+
+CT_TEST(test_send_queue_ipv4) { t_send_queue(AF_INET); }
+
+CT_TEST(test_send_queue_ipv6) {
+    if (!t_have_ipv6()) CT_SKIP("::1 unavailable (no IPv6 loopback)");
+    t_send_queue(AF_INET6);
+}
+
+/* ---- another process by pid ------------------------------------------------------------- */
+
+static void *t_child_thread(void *arg) {
+    char c;
+    int fd = *(int *)arg;
+    while (read(fd, &c, 1) < 0 && errno == EINTR) {}
+    return NULL;
+}
+
+CT_TEST(test_child_by_pid) {
+    enum { T = 3 };
+    int ready[2], go[2], st = 0, k = 0, cw_expect = 0;
+    int info[3] = {0, 0, 0};
+    pid_t pid;
+    char c = 0;
+    churn_snapshot s1, s2, s3;
+    CT_REQUIRE(pipe(ready) == 0);
+    CT_REQUIRE(pipe(go) == 0);
+    fflush(stdout);
+    pid = fork();
+    CT_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        /* the child: stage 1 ready, wait for go, open fds and start threads, stage 2 ready */
+        int blk[2], i, opened = 0, socks = 0;
+        pthread_t th[T];
+        int r[3];
+        close(ready[0]);
+        close(go[1]);
+        (void)!write(ready[1], "a", 1);
+        if (read(go[0], &c, 1) != 1) _exit(1);
+        if (pipe(blk) == 0) opened += 2;
+        if (open("/dev/null", O_RDONLY) >= 0) opened++;
+        if (open("/", O_RDONLY | O_DIRECTORY) >= 0) opened++;
+        if (eventfd(0, 0) >= 0) opened++;
+        if (socket(AF_INET, SOCK_STREAM, 0) >= 0) { opened++; socks++; }
+        if (socket(AF_INET6, SOCK_DGRAM, 0) >= 0) { opened++; socks++; }
+        for (i = 0; i < T; i++)
+            if (pthread_create(&th[i], NULL, t_child_thread, &blk[0]) != 0) _exit(2);
+        r[0] = opened;
+        r[1] = socks;
+        r[2] = T;
+        (void)!write(ready[1], r, sizeof r);
+        for (;;) pause();
+    }
+    close(ready[1]);
+    close(go[0]);
+    CT_REQUIRE(read(ready[0], &c, 1) == 1);
+    CT_REQUIRE(churn_snapshot_take((long)pid, &s1) == CHURN_OK);
+    CT_EQ_LL(s1.pid, (long)pid);
+    CT_EQ_LL(s1.value[CHURN_METRIC_HANDLES], t_pid_fds(pid));
+    CT_EQ_LL(s1.value[CHURN_METRIC_THREADS], 1);
+    CT_REQUIRE(write(go[1], "g", 1) == 1);
+    CT_REQUIRE(t_read_full(ready[0], info, sizeof info) == 0);
+    k = info[0];
+    CT_REQUIRE(churn_snapshot_take((long)pid, &s2) == CHURN_OK);
+    CT_EQ_LL(s2.pid, (long)pid);
+    CT_EQ_LL(T_D(s2, s1, CHURN_METRIC_HANDLES), k);
+    CT_EQ_LL(T_D(s2, s1, CHURN_METRIC_SOCKETS), info[1]);
+    CT_EQ_LL(T_D(s2, s1, CHURN_METRIC_THREADS), info[2]);
+    CT_EQ_LL(s2.value[CHURN_METRIC_HANDLES], t_pid_fds(pid));
+    CT_EQ_LL(s2.value[CHURN_METRIC_THREADS], t_pid_threads(pid));
+    CT_EQ_LL(s2.value[CHURN_METRIC_CLOSE_WAIT], cw_expect);
+    CT_EQ_LL(s2.value[CHURN_METRIC_SEND_QUEUE_BYTES], 0);
+    CT_EQ_LL(s2.value[CHURN_METRIC_CHILDREN], 0);
+    CT_EQ_LL(s2.value[CHURN_METRIC_ZOMBIES], 0);
+    CT_CHECK(s2.value[CHURN_METRIC_RSS_BYTES] > 0);
+    CT_CHECK(s2.value[CHURN_METRIC_PRIVATE_BYTES] > 0);
+    CT_CHECK(s2.value[CHURN_METRIC_VIRTUAL_BYTES] > 0);
+    CT_EQ_LL(s2.value[CHURN_METRIC_GDI_OBJECTS], CHURN_UNKNOWN);
+    CT_EQ_LL(s2.value[CHURN_METRIC_USER_OBJECTS], CHURN_UNKNOWN);
+    {
+        churn_snapshot some;
+        CT_REQUIRE(churn_snapshot_take_some((long)pid, CHURN_METRICS_CHEAP, &some) == CHURN_OK);
+        CT_EQ_LL(some.value[CHURN_METRIC_HANDLES], s2.value[CHURN_METRIC_HANDLES]);
+        CT_EQ_LL(some.value[CHURN_METRIC_THREADS], s2.value[CHURN_METRIC_THREADS]);
+        CT_EQ_LL(some.value[CHURN_METRIC_SOCKETS], CHURN_UNKNOWN);
+    }
+    /* the parent sees the child among its live children */
+    CT_REQUIRE(churn_snapshot_take(0, &s3) == CHURN_OK);
+    CT_GE_LL(s3.value[CHURN_METRIC_CHILDREN], 1);
+    kill(pid, SIGKILL);
+    CT_CHECK(waitpid(pid, &st, 0) == pid);
+    close(ready[0]);
+    close(go[1]);
+    CT_EQ_LL(churn_snapshot_take((long)pid, &s3), CHURN_E_NOPROC);
+}
+
+/* ---- masks, unknowns, peak -------------------------------------------------------------- */
+
+static int t_is_stable_count(int m) {
+    return m == CHURN_METRIC_HANDLES || m == CHURN_METRIC_THREADS || m == CHURN_METRIC_SOCKETS ||
+           m == CHURN_METRIC_CLOSE_WAIT || m == CHURN_METRIC_SEND_QUEUE_BYTES ||
+           m == CHURN_METRIC_CHILDREN || m == CHURN_METRIC_ZOMBIES;
+}
+
+CT_TEST(test_take_some_masks) {
+    churn_snapshot full, some;
+    unsigned masks[CHURN_METRIC_COUNT + 3];
+    int nm = 0, i, m;
+    int lst, port = 0, cli, srv;
+    /* something in every countable metric's reach */
+    lst = t_listener(AF_INET, 8, &port);
+    CT_REQUIRE(lst >= 0);
+    cli = t_connect(AF_INET, port);
+    CT_REQUIRE(cli >= 0);
+    srv = accept(lst, NULL, NULL);
+    CT_REQUIRE(srv >= 0);
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) masks[nm++] = CHURN_METRIC_BIT(m);
+    masks[nm++] = CHURN_METRICS_CHEAP;
+    masks[nm++] = CHURN_METRIC_BIT(CHURN_METRIC_SOCKETS) | CHURN_METRIC_BIT(CHURN_METRIC_ZOMBIES);
+    masks[nm++] = CHURN_METRICS_ALL;
+    CT_EQ_LL(churn_metrics_cheap() & ~CHURN_METRICS_ALL, 0);
+    CT_CHECK(churn_metrics_cheap() != 0);
+    for (i = 0; i < nm; i++) {
+        CT_REQUIRE(churn_snapshot_take_some(0, masks[i], &some) == CHURN_OK);
+        CT_REQUIRE(churn_snapshot_take(0, &full) == CHURN_OK);
+        CT_EQ_LL(some.pid, (long)getpid());
+        for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+            long long v = some.value[m], w = full.value[m];
+            if (!(masks[i] & CHURN_METRIC_BIT(m))) {
+                if (v != CHURN_UNKNOWN)
+                    printf("    mask 0x%x: metric %s should be unknown, is %lld\n", masks[i],
+                           churn_metric_name((churn_metric)m), v);
+                CT_EQ_LL(v, CHURN_UNKNOWN);
+            } else if (t_is_stable_count(m)) {
+                if (v != w)
+                    printf("    mask 0x%x: metric %s %lld, full snapshot %lld\n", masks[i],
+                           churn_metric_name((churn_metric)m), v, w);
+                CT_EQ_LL(v, w);
+            } else if (m == CHURN_METRIC_GDI_OBJECTS || m == CHURN_METRIC_USER_OBJECTS) {
+                CT_EQ_LL(v, CHURN_UNKNOWN);
+            } else {
+                /* memory: known and close to the full snapshot's value */
+                CT_CHECK(v > 0);
+                CT_LE_LL(v > w ? v - w : w - v, 4 * MiB + w / 10);
+            }
+        }
+    }
+    close(cli);
+    close(srv);
+    close(lst);
+}
+
+CT_TEST(test_linux_known_and_unknown) {
+    churn_snapshot s;
+    int m;
+    T_SNAP(0, &s);
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+        if (m == CHURN_METRIC_GDI_OBJECTS || m == CHURN_METRIC_USER_OBJECTS)
+            CT_EQ_LL(s.value[m], CHURN_UNKNOWN);
+        else
+            CT_GE_LL(s.value[m], 0);
+    }
+    CT_CHECK(s.value[CHURN_METRIC_HANDLES] >= 3);
+    CT_CHECK(s.value[CHURN_METRIC_THREADS] >= 1);
+}
+
+CT_TEST(test_snapshot_clock) {
+    churn_snapshot a, b;
+    T_SNAP(0, &a);
+    T_SNAP(0, &b);
+    CT_CHECK(a.at > 0.0);
+    CT_CHECK(b.at >= a.at);
+}
+
+CT_TEST(test_snapshot_init) {
+    churn_snapshot s;
+    int m;
+    memset(&s, 0, sizeof s);
+    churn_snapshot_init(&s);
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) CT_EQ_LL(s.value[m], CHURN_UNKNOWN);
+}
+
+CT_TEST(test_snapshot_peak) {
+    churn_snapshot peak, s;
+    int m;
+    churn_snapshot_init(&peak);
+    churn_snapshot_init(&s);
+    /* handles: both known, s larger; threads: both known, peak larger; rss: only s known;
+       private: only peak known; virtual: neither known; sockets: equal; close_wait: 0 vs 5 */
+    peak.value[CHURN_METRIC_HANDLES] = 10;
+    s.value[CHURN_METRIC_HANDLES] = 12;
+    peak.value[CHURN_METRIC_THREADS] = 9;
+    s.value[CHURN_METRIC_THREADS] = 3;
+    s.value[CHURN_METRIC_RSS_BYTES] = 4096;
+    peak.value[CHURN_METRIC_PRIVATE_BYTES] = 8192;
+    peak.value[CHURN_METRIC_SOCKETS] = 4;
+    s.value[CHURN_METRIC_SOCKETS] = 4;
+    peak.value[CHURN_METRIC_CLOSE_WAIT] = 0;
+    s.value[CHURN_METRIC_CLOSE_WAIT] = 5;
+    peak.value[CHURN_METRIC_SEND_QUEUE_BYTES] = 0;
+    s.value[CHURN_METRIC_CHILDREN] = 0; /* known 0 beats unknown */
+    peak.value[CHURN_METRIC_ZOMBIES] = 3000000000LL;
+    s.value[CHURN_METRIC_ZOMBIES] = 2999999999LL;
+    churn_snapshot_peak(&peak, &s);
+    CT_EQ_LL(peak.value[CHURN_METRIC_HANDLES], 12);
+    CT_EQ_LL(peak.value[CHURN_METRIC_THREADS], 9);
+    CT_EQ_LL(peak.value[CHURN_METRIC_RSS_BYTES], 4096);
+    CT_EQ_LL(peak.value[CHURN_METRIC_PRIVATE_BYTES], 8192);
+    CT_EQ_LL(peak.value[CHURN_METRIC_VIRTUAL_BYTES], CHURN_UNKNOWN);
+    CT_EQ_LL(peak.value[CHURN_METRIC_SOCKETS], 4);
+    CT_EQ_LL(peak.value[CHURN_METRIC_CLOSE_WAIT], 5);
+    CT_EQ_LL(peak.value[CHURN_METRIC_SEND_QUEUE_BYTES], 0);
+    CT_EQ_LL(peak.value[CHURN_METRIC_CHILDREN], 0);
+    CT_EQ_LL(peak.value[CHURN_METRIC_ZOMBIES], 3000000000LL);
+    CT_EQ_LL(peak.value[CHURN_METRIC_GDI_OBJECTS], CHURN_UNKNOWN);
+    CT_EQ_LL(peak.value[CHURN_METRIC_USER_OBJECTS], CHURN_UNKNOWN);
+    /* s is not modified */
+    CT_EQ_LL(s.value[CHURN_METRIC_THREADS], 3);
+    CT_EQ_LL(s.value[CHURN_METRIC_PRIVATE_BYTES], CHURN_UNKNOWN);
+    /* folding a real snapshot into an all-unknown peak gives that snapshot's values */
+    {
+        churn_snapshot p2, real;
+        T_SNAP(0, &real);
+        churn_snapshot_init(&p2);
+        churn_snapshot_peak(&p2, &real);
+        for (m = 0; m < CHURN_METRIC_COUNT; m++) CT_EQ_LL(p2.value[m], real.value[m]);
+        churn_snapshot_peak(&p2, &p2); /* idempotent, aliasing allowed */
+        for (m = 0; m < CHURN_METRIC_COUNT; m++) CT_EQ_LL(p2.value[m], real.value[m]);
+    }
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    CT_RUN(test_version_string);
+    CT_RUN(test_metric_names);
+    CT_RUN(test_strerror_every_code);
+    CT_RUN(test_errors_inval);
+    CT_RUN(test_errors_noproc);
+    CT_RUN(test_errors_perm);
+    CT_RUN(test_handles_equal_proc_listing);
+    CT_RUN(test_handles_and_sockets_delta);
+    CT_RUN(test_snapshot_loop_leaves_nothing);
+    CT_RUN(test_threads_delta);
+    CT_RUN(test_memory_malloc);
+    CT_RUN(test_memory_mmap);
+    CT_RUN(test_zombies_and_children);
+    CT_RUN(test_live_children);
+    CT_RUN(test_close_wait_ipv4);
+    CT_RUN(test_close_wait_ipv6);
+    CT_RUN(test_send_queue_ipv4);
+    CT_RUN(test_send_queue_ipv6);
+    CT_RUN(test_child_by_pid);
+    CT_RUN(test_take_some_masks);
+    CT_RUN(test_linux_known_and_unknown);
+    CT_RUN(test_snapshot_clock);
+    CT_RUN(test_snapshot_init);
+    CT_RUN(test_snapshot_peak);
+    return ct_finish();
+}
