@@ -1,0 +1,3 @@
+/* Compile matrix: the implementation alone, for the exported-symbols check (nm -g). */
+#define CHURN_IMPLEMENTATION
+#include "../../churn.h"
