@@ -224,7 +224,8 @@ churn_strerror(). Nothing calls exit() or abort(), prints unasked, or raises SIG
     CHURN_E_REMOTE       non-loopback target refused (set allow_remote)
     CHURN_E_TIMEOUT      churn_drain ran out of time (post_drain still holds the last snapshot)
     CHURN_E_CANCELED     the progress callback stopped the run (partial result, inconclusive)
-    CHURN_E_RESOLVE      the host name could not be resolved
+A host that is not a valid name or address literal is CHURN_E_INVAL; a name that does
+not resolve is CHURN_E_CONNECT.
 
 GUARANTEES
 ==========
@@ -297,11 +298,10 @@ extern "C" {
     X(E_CONNECT, -7, "target unreachable before any cycle ran")                       \
     X(E_REMOTE, -8, "non-loopback target refused (set allow_remote)")                 \
     X(E_TIMEOUT, -9, "timed out")                                                     \
-    X(E_CANCELED, -10, "canceled by the progress callback")                           \
-    X(E_RESOLVE, -11, "host name could not be resolved")
+    X(E_CANCELED, -10, "canceled by the progress callback")
 
 #define CHURN__ERROR_ENUM(name, value, text) CHURN_##name = value,
-enum { CHURN__ERRORS(CHURN__ERROR_ENUM) CHURN__ERROR_END = -12 };
+enum { CHURN__ERRORS(CHURN__ERROR_ENUM) CHURN__ERROR_END = -11 };
 #undef CHURN__ERROR_ENUM
 
 CHURN_DEF const char *churn_strerror(int code);
@@ -573,9 +573,12 @@ struct churn_result {
     long long cfg_cycles, cfg_warmup;
     int       cfg_concurrency, cfg_sample_every, cfg_timeout_ms, cfg_idle_ms, cfg_drain_timeout_ms;
     unsigned  cfg_profiles, cfg_sample_metrics;
+    char      os[64];             /* OS name and release the run measured on ("" when unknown) */
 };
 
+#ifndef CHURN_NO_NET
 CHURN_DEF int  churn_run(const churn_config *cfg, churn_result *out);
+#endif
 CHURN_DEF void churn_result_free(churn_result *r);
 
 /* ---- reports --------------------------------------------------------------------------- */
@@ -593,3 +596,3178 @@ CHURN_DEF void churn_summary_fprint(const churn_result *r, FILE *f);
 #endif
 
 #endif /* CHURN_H_INCLUDED */
+
+/* ============================================================================================
+   IMPLEMENTATION
+   ============================================================================================ */
+#ifdef CHURN_IMPLEMENTATION
+#ifndef CHURN__IMPL_INCLUDED
+#define CHURN__IMPL_INCLUDED
+
+/* >>common ===================================================================================
+   Platform detection (once), feature macros, system headers, allocator, clock, errors, names. */
+#if defined(_WIN32)
+#define CHURN__WINDOWS 1
+#elif defined(__APPLE__) && defined(__MACH__)
+#define CHURN__MACOS 1
+#elif defined(__linux__)
+#define CHURN__LINUX 1
+#else
+#error "churn.h: unsupported platform (Linux, Windows and macOS are supported)"
+#endif
+
+#if defined(CHURN__LINUX)
+/* The implementation needs POSIX and Linux declarations even when the including file
+   already pulled in system headers under strict -std=c99 (where glibc's <features.h> has
+   locked in "no POSIX"). glibc: re-run <features.h> with _GNU_SOURCE; it resets every
+   __USE_* macro first, so headers included from here on see the full set. musl checks
+   the macros in each header, so defining _GNU_SOURCE is enough. */
+#if defined(_TIME_H) && !defined(CLOCK_MONOTONIC) && !defined(__cplusplus)
+#define CHURN__DECLARE_CLOCK 1
+#endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#if defined(__GLIBC__) && !defined(__USE_GNU)
+#undef _FEATURES_H
+#include <features.h>
+#endif
+#endif
+
+#include <string.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#ifndef CHURN_NO_STDIO
+#include <stdio.h>
+#endif
+
+#if defined(CHURN__LINUX) || defined(CHURN__MACOS)
+#include <unistd.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <signal.h>
+#include <time.h>
+#include <poll.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/socket.h>
+#include <sys/ioctl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/un.h>
+#endif
+#if defined(CHURN__LINUX)
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/resource.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
+#include <linux/sockios.h>
+#endif
+
+#if defined(CHURN__DECLARE_CLOCK)
+extern int clock_gettime(clockid_t clock_id, struct timespec *tp);
+#endif
+#if defined(CHURN__LINUX) && !defined(CLOCK_MONOTONIC)
+#define CLOCK_MONOTONIC 1
+#endif
+
+#if defined(CHURN_MALLOC) && defined(CHURN_REALLOC) && defined(CHURN_FREE)
+/* caller's allocator */
+#elif !defined(CHURN_MALLOC) && !defined(CHURN_REALLOC) && !defined(CHURN_FREE)
+#define CHURN_MALLOC(sz) malloc(sz)
+#define CHURN_REALLOC(p, sz) realloc(p, sz)
+#define CHURN_FREE(p) free(p)
+#else
+#error "churn.h: define all of CHURN_MALLOC, CHURN_REALLOC and CHURN_FREE, or none"
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CHURN__UNUSED __attribute__((unused))
+#else
+#define CHURN__UNUSED
+#endif
+/* Definitions of public functions: under CHURN_STATIC they are static and may go unused. */
+#ifdef CHURN_STATIC
+#define CHURN__API CHURN__UNUSED static
+#else
+#define CHURN__API
+#endif
+#define CHURN__PRIV CHURN__UNUSED static
+
+#ifndef CHURN_SERIES_MAX
+#define CHURN_SERIES_MAX 256
+#endif
+#ifndef CHURN_MAX_CONCURRENCY
+#define CHURN_MAX_CONCURRENCY 4096
+#endif
+
+#if defined(CHURN__WINDOWS)
+#define CHURN__HANDLE_WORD "handle"
+#else
+#define CHURN__HANDLE_WORD "fd"
+#endif
+#define CHURN__ARRAY_LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define CHURN__MIB (1024LL * 1024LL)
+
+/* Platform layer: every platform section below defines these.
+     churn__os_pid()                              this process's pid
+     churn__os_now()                              monotonic seconds
+     churn__os_wall()                             seconds since 1970
+     churn__os_sleep_ms(ms)
+     churn__os_snapshot(pid, mask, out)           pid > 0, resolved; fills the masked metrics
+     churn__os_inventory(pid, out)                fills handles and threads
+     churn__os_cheap_metrics()                    the O(1) metrics of this platform */
+CHURN__PRIV long   churn__os_pid(void);
+CHURN__PRIV double churn__os_now(void);
+CHURN__PRIV double churn__os_wall(void);
+CHURN__PRIV void   churn__os_sleep_ms(int ms);
+CHURN__PRIV int    churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out);
+CHURN__PRIV int    churn__os_inventory(long pid, churn_inventory *out);
+CHURN__PRIV unsigned churn__os_cheap_metrics(void);
+
+#define CHURN__ERROR_CASE(name, value, text) case value: return text;
+CHURN__API const char *churn_strerror(int code) {
+    switch (code) {
+        CHURN__ERRORS(CHURN__ERROR_CASE)
+        default: return "unknown churn.h error";
+    }
+}
+#undef CHURN__ERROR_CASE
+
+CHURN__API const char *churn_version_string(void) { return CHURN_VERSION_STRING; }
+
+static const char *const churn__metric_names[CHURN_METRIC_COUNT] = {
+    "handles", "threads", "rss_bytes", "private_bytes", "virtual_bytes", "sockets",
+    "close_wait", "send_queue_bytes", "children", "zombies", "gdi_objects", "user_objects"};
+
+CHURN__API const char *churn_metric_name(churn_metric m) {
+    if ((int)m < 0 || (int)m >= CHURN_METRIC_COUNT) return "unknown";
+    return churn__metric_names[m];
+}
+
+CHURN__API unsigned churn_metrics_cheap(void) { return churn__os_cheap_metrics(); }
+
+CHURN__API void churn_snapshot_init(churn_snapshot *s) {
+    int i;
+    if (!s) return;
+    for (i = 0; i < CHURN_METRIC_COUNT; i++) s->value[i] = CHURN_UNKNOWN;
+    s->at = 0.0;
+    s->pid = 0;
+}
+
+CHURN__API void churn_snapshot_peak(churn_snapshot *peak, const churn_snapshot *s) {
+    int i;
+    if (!peak || !s) return;
+    for (i = 0; i < CHURN_METRIC_COUNT; i++) {
+        long long v = s->value[i];
+        if (v == CHURN_UNKNOWN) continue;
+        if (peak->value[i] == CHURN_UNKNOWN || v > peak->value[i]) peak->value[i] = v;
+    }
+    if (s->at > peak->at) peak->at = s->at;
+    if (!peak->pid) peak->pid = s->pid;
+}
+
+CHURN__API int churn_snapshot_take_some(long pid, unsigned metric_mask, churn_snapshot *out) {
+    int rc;
+    if (!out) return CHURN_E_INVAL;
+    churn_snapshot_init(out);
+    if (pid < 0) return CHURN_E_INVAL;
+    if (pid == 0) pid = churn__os_pid();
+    out->pid = pid;
+    metric_mask &= CHURN_METRICS_ALL;
+    rc = churn__os_snapshot(pid, metric_mask, out);
+    out->at = churn__os_now();
+    return rc;
+}
+
+CHURN__API int churn_snapshot_take(long pid, churn_snapshot *out) {
+    return churn_snapshot_take_some(pid, CHURN_METRICS_ALL, out);
+}
+
+/* Bounded string copy that always terminates (strncpy does not, snprintf warns on truncation). */
+CHURN__PRIV void churn__copy(char *dst, size_t cap, const char *src, size_t n) {
+    if (cap == 0) return;
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+CHURN__PRIV size_t churn__strnlen(const char *s, size_t cap) {
+    size_t n = 0;
+    while (n < cap && s[n]) n++;
+    return n;
+}
+CHURN__PRIV void churn__copyz(char *dst, size_t cap, const char *src) {
+    churn__copy(dst, cap, src, strlen(src));
+}
+
+/* Growable array helper: ensures room for one more element. */
+CHURN__PRIV int churn__grow(void **items, int *cap, int count, size_t elem) {
+    void *p;
+    int ncap;
+    if (count < *cap) return CHURN_OK;
+    if (*cap > INT_MAX / 2) return CHURN_E_NOMEM;
+    ncap = *cap ? *cap * 2 : 32;
+    p = CHURN_REALLOC(*items, (size_t)ncap * elem);
+    if (!p) return CHURN_E_NOMEM;
+    *items = p;
+    *cap = ncap;
+    return CHURN_OK;
+}
+
+CHURN__PRIV int churn__cmp_ull(const void *a, const void *b) {
+    unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+CHURN__PRIV int churn__has_ull(const unsigned long long *sorted, int n, unsigned long long v) {
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (sorted[mid] == v) return 1;
+        if (sorted[mid] < v) lo = mid + 1; else hi = mid - 1;
+    }
+    return 0;
+}
+
+/* TCP state names as the kernel prints them (include/net/tcp_states.h order). */
+static const char *const churn__tcp_state_names[] = {
+    "UNKNOWN", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+    "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"};
+#define CHURN__TCP_ESTABLISHED 1
+#define CHURN__TCP_TIME_WAIT 6
+#define CHURN__TCP_CLOSE 7
+#define CHURN__TCP_CLOSE_WAIT 8
+#define CHURN__TCP_LISTEN 10
+CHURN__PRIV const char *churn__tcp_state_name(int st) {
+    if (st < 0 || st >= CHURN__ARRAY_LEN(churn__tcp_state_names)) return "UNKNOWN";
+    return churn__tcp_state_names[st];
+}
+
+/* Socket table entry: one TCP/UDP/UNIX socket of the system (or of a process). */
+typedef struct churn__sock_entry {
+    unsigned long long inode;
+    int  proto;          /* 't' tcp, 'u' udp, 'x' unix */
+    int  family;         /* 4, 6; unix: socket type (1 stream, 2 dgram, 5 seqpacket) */
+    int  state;          /* TCP state number; unix: 0 */
+    unsigned char laddr[16], raddr[16];
+    int  lport, rport;
+    long long wqueue;    /* unsent + unacknowledged bytes */
+    char path[108];      /* unix: bound path ("@..." abstract), "" unbound */
+} churn__sock_entry;
+
+typedef struct churn__sock_table {
+    churn__sock_entry *items;
+    int count, cap;
+} churn__sock_table;
+
+CHURN__PRIV int churn__cmp_sock_entry(const void *a, const void *b) {
+    unsigned long long x = ((const churn__sock_entry *)a)->inode, y = ((const churn__sock_entry *)b)->inode;
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+CHURN__PRIV const churn__sock_entry *churn__sock_find(const churn__sock_table *t, unsigned long long ino) {
+    int lo = 0, hi = t->count - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (t->items[mid].inode == ino) return &t->items[mid];
+        if (t->items[mid].inode < ino) lo = mid + 1; else hi = mid - 1;
+    }
+    return NULL;
+}
+CHURN__PRIV churn__sock_entry *churn__sock_add(churn__sock_table *t) {
+    churn__sock_entry *e;
+    if (churn__grow((void **)&t->items, &t->cap, t->count, sizeof(*t->items)) != CHURN_OK) return NULL;
+    e = &t->items[t->count++];
+    memset(e, 0, sizeof(*e));
+    return e;
+}
+
+CHURN__PRIV void churn__format_endpoint(char *out, size_t cap, int family, const unsigned char *addr, int port) {
+    char ip[64];
+    if (family == 6) {
+        inet_ntop(AF_INET6, addr, ip, sizeof ip);
+        snprintf(out, cap, "[%s]:%d", ip, port);
+    } else {
+        inet_ntop(AF_INET, addr, ip, sizeof ip);
+        snprintf(out, cap, "%s:%d", ip, port);
+    }
+}
+
+/* "tcp 127.0.0.1:8080 -> 127.0.0.1:53422 CLOSE_WAIT", "udp6 [::1]:5000", "unix stream /p" */
+CHURN__PRIV void churn__sock_describe(const churn__sock_entry *e, char *out, size_t cap) {
+    char l[80], r[80];
+    static const unsigned char zero[16] = {0};
+    if (e->proto == 'x') {
+        const char *type = e->family == 2 ? "dgram" : e->family == 5 ? "seqpacket" : "stream";
+        if (e->path[0]) snprintf(out, cap, "unix %s %s", type, e->path);
+        else snprintf(out, cap, "unix %s", type);
+        return;
+    }
+    churn__format_endpoint(l, sizeof l, e->family, e->laddr, e->lport);
+    if (e->proto == 't') {
+        const char *name = e->family == 6 ? "tcp6" : "tcp";
+        if (e->state == CHURN__TCP_LISTEN || e->state == CHURN__TCP_CLOSE)
+            snprintf(out, cap, "%s %s %s", name, l, churn__tcp_state_name(e->state));
+        else {
+            churn__format_endpoint(r, sizeof r, e->family, e->raddr, e->rport);
+            snprintf(out, cap, "%s %s -> %s %s", name, l, r, churn__tcp_state_name(e->state));
+        }
+    } else {
+        const char *name = e->family == 6 ? "udp6" : "udp";
+        if (e->rport == 0 && memcmp(e->raddr, zero, e->family == 6 ? 16 : 4) == 0)
+            snprintf(out, cap, "%s %s", name, l);
+        else {
+            churn__format_endpoint(r, sizeof r, e->family, e->raddr, e->rport);
+            snprintf(out, cap, "%s %s -> %s", name, l, r);
+        }
+    }
+}
+
+/* >>snapshot linux ===========================================================================
+   Sources, cheapest first (costs measured on a 2-core VM, see bench/snapshot.c):
+     handles   stat("/proc/P/fd").st_size is the fd count on Linux >= 6.2 (1.8 us, O(1));
+               older kernels report 0 there and we count the directory with getdents64.
+     threads   stat("/proc/P/task").st_nlink - 2 (O(1)).
+     memory    /proc/P/statm: resident - shared pages is exactly RssAnon (the kernel's
+               task_statm); VmSwap from /proc/P/status only when the machine has swap.
+     sockets   the fd list: fstat() of our own fds, fstatat() through /proc/P/fd otherwise.
+     TCP       own sockets: TCP_INFO + SIOCOUTQ per socket (no table walk);
+               other pids: one sock_diag netlink dump filtered by state in the kernel;
+               the text tables /proc/P/net/tcp{,6} only when netlink fails or P lives in
+               another network namespace (they walk the whole hash table: ~10 ms).
+     children  /proc/P/task/T/children when the kernel has it, else a /proc scan by ppid. */
+#if defined(CHURN__LINUX)
+
+CHURN__PRIV long churn__os_pid(void) { return (long)getpid(); }
+
+CHURN__PRIV double churn__os_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+CHURN__PRIV double churn__os_wall(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+}
+CHURN__PRIV void churn__os_sleep_ms(int ms) {
+    /* poll() as a sleep: no timespec plumbing, and EINTR just ends the nap early. */
+    if (ms > 0) poll(NULL, 0, ms);
+}
+
+CHURN__PRIV int churn__errno_to_code(int e) {
+    switch (e) {
+        case ENOENT: case ESRCH: return CHURN_E_NOPROC;
+        case EACCES: case EPERM: return CHURN_E_PERM;
+        case ENOMEM: return CHURN_E_NOMEM;
+        case EINVAL: return CHURN_E_INVAL;
+        default: return CHURN_E_IO;
+    }
+}
+
+CHURN__PRIV int churn__open_cloexec(const char *path, int flags) {
+    int fd;
+    do fd = open(path, flags | O_CLOEXEC); while (fd < 0 && errno == EINTR);
+    return fd;
+}
+CHURN__PRIV void churn__close(int fd) {
+    if (fd >= 0) close(fd); /* never retried on EINTR: on Linux the fd is gone either way */
+}
+
+/* Reads a whole small /proc file into buf (NUL-terminated). Returns bytes or -errno. */
+CHURN__PRIV long churn__read_small(const char *path, char *buf, size_t cap) {
+    int fd = churn__open_cloexec(path, O_RDONLY);
+    size_t len = 0;
+    if (fd < 0) return -errno;
+    while (len + 1 < cap) {
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0) {
+            int e = errno;
+            if (e == EINTR) continue;
+            churn__close(fd);
+            return -e;
+        }
+        if (n == 0) break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    churn__close(fd);
+    return (long)len;
+}
+
+/* Value of "Key:" in a /proc status-style buffer, in the file's unit; -1 when absent. */
+CHURN__PRIV long long churn__status_field(const char *buf, const char *key) {
+    size_t klen = strlen(key);
+    const char *p = buf;
+    while (p && *p) {
+        if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
+            long long v = 0;
+            p += klen + 1;
+            while (*p == ' ' || *p == '\t') p++;
+            if (*p < '0' || *p > '9') return -1;
+            while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+            return v;
+        }
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    return -1;
+}
+
+CHURN__PRIV long long churn__parse_ll(const char **pp) {
+    const char *p = *pp;
+    long long v = 0;
+    while (*p == ' ') p++;
+    while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+    *pp = p;
+    return v;
+}
+
+/* Process existence and permission, for clear NOPROC/PERM codes. */
+CHURN__PRIV int churn__linux_check_pid(long pid) {
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%ld", pid);
+    if (stat(path, &st) != 0) return churn__errno_to_code(errno);
+    return CHURN_OK;
+}
+
+typedef struct churn__fd_scan {
+    int handles;
+    int sockets;
+    unsigned long long *inodes; /* socket inodes (when wanted) */
+    int inode_count, inode_cap;
+    int *sock_fds;              /* own process: the socket fd numbers, same order */
+    int err;
+} churn__fd_scan;
+
+struct churn__linux_dirent64 {
+    unsigned long long d_ino;
+    long long d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[1];
+};
+
+/* Walks /proc/P/fd with getdents64 (no DIR allocation); classifies sockets when asked. */
+CHURN__PRIV int churn__linux_scan_fds(long pid, int self, int want_sockets, churn__fd_scan *sc) {
+    char path[64];
+    long buf_storage[2048]; /* 16 KiB, aligned for the dirent records */
+    char *buf = (char *)buf_storage;
+    int dfd;
+    memset(sc, 0, sizeof(*sc));
+    snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+    dfd = churn__open_cloexec(path, O_RDONLY | O_DIRECTORY);
+    if (dfd < 0) return churn__errno_to_code(errno);
+    for (;;) {
+        long n = syscall(SYS_getdents64, dfd, buf, sizeof buf_storage);
+        long off = 0;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            sc->err = churn__errno_to_code(errno);
+            break;
+        }
+        if (n == 0) break;
+        while (off < n) {
+            struct churn__linux_dirent64 *d = (struct churn__linux_dirent64 *)(buf + off);
+            const char *name = d->d_name;
+            off += d->d_reclen;
+            if (name[0] < '0' || name[0] > '9') continue;
+            {
+                int fd = atoi(name);
+                struct stat st;
+                int ok;
+                if (self && fd == dfd) continue; /* our own listing fd is not the process's */
+                sc->handles++;
+                if (!want_sockets) continue;
+                ok = self ? fstat(fd, &st) == 0 : fstatat(dfd, name, &st, 0) == 0;
+                if (!ok || !S_ISSOCK(st.st_mode)) continue;
+                sc->sockets++;
+                if (churn__grow((void **)&sc->inodes, &sc->inode_cap, sc->inode_count, sizeof(*sc->inodes)) != CHURN_OK) {
+                    sc->err = CHURN_E_NOMEM;
+                    continue;
+                }
+                if (self) {
+                    int *nf = (int *)CHURN_REALLOC(sc->sock_fds, (size_t)sc->inode_cap * sizeof(int));
+                    if (!nf) { sc->err = CHURN_E_NOMEM; continue; }
+                    sc->sock_fds = nf;
+                    sc->sock_fds[sc->inode_count] = fd;
+                }
+                sc->inodes[sc->inode_count++] = (unsigned long long)st.st_ino;
+            }
+        }
+    }
+    churn__close(dfd);
+    return CHURN_OK;
+}
+
+CHURN__PRIV void churn__fd_scan_free(churn__fd_scan *sc) {
+    CHURN_FREE(sc->inodes);
+    CHURN_FREE(sc->sock_fds);
+    sc->inodes = NULL;
+    sc->sock_fds = NULL;
+}
+
+/* sock_diag netlink dump of one (family, protocol), filtered by state mask in the kernel.
+   Appends entries whose inode is in `only` (sorted) when only_count >= 0. */
+CHURN__PRIV int churn__linux_inet_diag(int family, int protocol, unsigned states,
+                                       const unsigned long long *only, int only_count,
+                                       churn__sock_table *out) {
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    struct sockaddr_nl sa;
+    long rbuf_storage[4096]; /* 32 KiB */
+    char *rbuf = (char *)rbuf_storage;
+    int fd, done = 0, rc = CHURN_OK;
+    double deadline = churn__os_now() + 2.0;
+    fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) return CHURN_E_UNSUPPORTED;
+    memset(&msg, 0, sizeof msg);
+    msg.nlh.nlmsg_len = sizeof msg;
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.nlh.nlmsg_seq = 1;
+    msg.req.sdiag_family = (unsigned char)family;
+    msg.req.sdiag_protocol = (unsigned char)protocol;
+    msg.req.idiag_states = states;
+    memset(&sa, 0, sizeof sa);
+    sa.nl_family = AF_NETLINK;
+    if (sendto(fd, &msg, sizeof msg, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        churn__close(fd);
+        return CHURN_E_UNSUPPORTED;
+    }
+    while (!done) {
+        struct pollfd pfd;
+        ssize_t n;
+        struct nlmsghdr *h;
+        int left = (int)((deadline - churn__os_now()) * 1000.0);
+        if (left <= 0) { rc = CHURN_E_TIMEOUT; break; }
+        pfd.fd = fd; pfd.events = POLLIN; pfd.revents = 0;
+        if (poll(&pfd, 1, left) <= 0) { if (errno == EINTR) continue; rc = CHURN_E_TIMEOUT; break; }
+        n = recv(fd, rbuf, sizeof rbuf_storage, 0);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            rc = CHURN_E_IO;
+            break;
+        }
+        if (n == 0) break;
+        for (h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+            const struct inet_diag_msg *d;
+            churn__sock_entry *e;
+            if (h->nlmsg_type == NLMSG_DONE) { done = 1; break; }
+            if (h->nlmsg_type == NLMSG_ERROR) { rc = CHURN_E_UNSUPPORTED; done = 1; break; }
+            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
+            d = (const struct inet_diag_msg *)NLMSG_DATA(h);
+            if (only_count >= 0 && !churn__has_ull(only, only_count, d->idiag_inode)) continue;
+            e = churn__sock_add(out);
+            if (!e) { rc = CHURN_E_NOMEM; done = 1; break; }
+            e->inode = d->idiag_inode;
+            e->proto = protocol == IPPROTO_TCP ? 't' : 'u';
+            e->family = family == AF_INET6 ? 6 : 4;
+            e->state = d->idiag_state;
+            memcpy(e->laddr, d->id.idiag_src, family == AF_INET6 ? 16 : 4);
+            memcpy(e->raddr, d->id.idiag_dst, family == AF_INET6 ? 16 : 4);
+            e->lport = ntohs(d->id.idiag_sport);
+            e->rport = ntohs(d->id.idiag_dport);
+            e->wqueue = d->idiag_wqueue;
+        }
+    }
+    churn__close(fd);
+    return rc;
+}
+
+CHURN__PRIV int churn__hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* "0100007F:1F90" (IPv4: one host-order 32-bit word; IPv6: four of them) */
+CHURN__PRIV const char *churn__parse_hex_endpoint(const char *p, int family, unsigned char *addr, int *port) {
+    int words = family == 6 ? 4 : 1, w, b;
+    for (w = 0; w < words; w++) {
+        unsigned int v = 0;
+        for (b = 0; b < 8; b++) {
+            int h = churn__hexval(*p);
+            if (h < 0) return NULL;
+            v = (v << 4) | (unsigned)h;
+            p++;
+        }
+        /* the kernel prints each 32-bit word of the address as a native-endian integer */
+        memcpy(addr + 4 * w, &v, 4);
+    }
+    if (*p != ':') return NULL;
+    p++;
+    *port = 0;
+    while (churn__hexval(*p) >= 0) *port = (*port << 4) | churn__hexval(*p++);
+    return p;
+}
+
+/* Text-table fallback: /proc/P/net/{tcp,tcp6,udp,udp6}. Streams the file in chunks. */
+CHURN__PRIV int churn__linux_proc_net_inet(long pid, const char *table, int proto, int family,
+                                           const unsigned long long *only, int only_count,
+                                           churn__sock_table *out) {
+    char path[64], chunk[8192], line[512];
+    size_t line_len = 0;
+    int fd, first = 1, rc = CHURN_OK;
+    snprintf(path, sizeof path, "/proc/%ld/net/%s", pid, table);
+    fd = churn__open_cloexec(path, O_RDONLY);
+    if (fd < 0) return errno == ENOENT ? CHURN_OK : churn__errno_to_code(errno);
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        ssize_t i;
+        if (n < 0) { if (errno == EINTR) continue; rc = CHURN_E_IO; break; }
+        if (n == 0) break;
+        for (i = 0; i < n; i++) {
+            if (chunk[i] != '\n') {
+                if (line_len + 1 < sizeof line) line[line_len++] = chunk[i];
+                continue;
+            }
+            line[line_len] = '\0';
+            line_len = 0;
+            if (first) { first = 0; continue; } /* header */
+            {
+                const char *p = strchr(line, ':');
+                churn__sock_entry e;
+                long long txq, ino;
+                int k;
+                if (!p) continue;
+                memset(&e, 0, sizeof e);
+                p++;
+                while (*p == ' ') p++;
+                p = churn__parse_hex_endpoint(p, family, e.laddr, &e.lport);
+                if (!p) continue;
+                while (*p == ' ') p++;
+                p = churn__parse_hex_endpoint(p, family, e.raddr, &e.rport);
+                if (!p) continue;
+                while (*p == ' ') p++;
+                e.state = churn__hexval(p[0]) * 16 + churn__hexval(p[1]);
+                p += 2;
+                while (*p == ' ') p++;
+                txq = 0;
+                while (churn__hexval(*p) >= 0) txq = txq * 16 + churn__hexval(*p++);
+                /* skip rx_queue, tr:tm->when, retrnsmt, uid, timeout */
+                for (k = 0; k < 5; k++) {
+                    while (*p && *p != ' ') p++;
+                    while (*p == ' ') p++;
+                }
+                ino = churn__parse_ll(&p);
+                if (ino == 0) continue;
+                if (only_count >= 0 && !churn__has_ull(only, only_count, (unsigned long long)ino)) continue;
+                e.inode = (unsigned long long)ino;
+                e.proto = proto;
+                e.family = family;
+                e.wqueue = e.state == CHURN__TCP_LISTEN ? 0 : txq;
+                {
+                    churn__sock_entry *slot = churn__sock_add(out);
+                    if (!slot) { rc = CHURN_E_NOMEM; break; }
+                    *slot = e;
+                }
+            }
+        }
+        if (rc != CHURN_OK) break;
+    }
+    churn__close(fd);
+    return rc;
+}
+
+/* 1 when pid shares our network namespace (netlink answers for ours only). */
+CHURN__PRIV int churn__linux_same_netns(long pid) {
+    char path[64];
+    struct stat a, b;
+    if (pid == churn__os_pid()) return 1;
+    snprintf(path, sizeof path, "/proc/%ld/ns/net", pid);
+    if (stat("/proc/self/ns/net", &a) != 0 || stat(path, &b) != 0) return 0;
+    return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+#define CHURN__TCP_STATES_CONNECTED                                                     \
+    ((1u << 1) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 7) | (1u << 8) | (1u << 9) | \
+     (1u << 11))
+
+/* TCP sockets of P (inodes sorted) into out: netlink when possible, text tables otherwise. */
+CHURN__PRIV int churn__linux_tcp_sockets(long pid, unsigned states, const unsigned long long *inodes, int n,
+                                         churn__sock_table *out) {
+    int rc = CHURN_E_UNSUPPORTED;
+    if (churn__linux_same_netns(pid)) {
+        rc = churn__linux_inet_diag(AF_INET, IPPROTO_TCP, states, inodes, n, out);
+        if (rc == CHURN_OK) rc = churn__linux_inet_diag(AF_INET6, IPPROTO_TCP, states, inodes, n, out);
+        if (rc != CHURN_OK) out->count = 0;
+    }
+    if (rc != CHURN_OK) {
+        rc = churn__linux_proc_net_inet(pid, "tcp", 't', 4, inodes, n, out);
+        if (rc == CHURN_OK) rc = churn__linux_proc_net_inet(pid, "tcp6", 't', 6, inodes, n, out);
+    }
+    return rc;
+}
+
+/* Children and zombies: the per-thread children lists when the kernel has them
+   (CONFIG_PROC_CHILDREN), else one pass over /proc comparing ppid. */
+CHURN__PRIV int churn__linux_stat_state(long pid, long *ppid, char *state) {
+    char path[64], buf[1024];
+    const char *p;
+    long n;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    n = churn__read_small(path, buf, sizeof buf);
+    if (n <= 0) return -1;
+    p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+    if (!p || p[1] != ' ' || !p[2]) return -1;
+    *state = p[2];
+    p += 3;
+    *ppid = (long)churn__parse_ll(&p);
+    return 0;
+}
+
+CHURN__PRIV int churn__linux_children(long pid, long long *children, long long *zombies) {
+    char path[64];
+    long live = 0, dead = 0;
+    int fd;
+    DIR *d;
+    struct dirent *de;
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
+    fd = churn__open_cloexec(path, O_RDONLY);
+    if (fd >= 0) {
+        /* Fast path: walk every task's children file. */
+        char tpath[64];
+        churn__close(fd);
+        snprintf(tpath, sizeof tpath, "/proc/%ld/task", pid);
+        d = opendir(tpath);
+        if (!d) return churn__errno_to_code(errno);
+        while ((de = readdir(d)) != NULL) {
+            char cpath[96], buf[4096];
+            const char *p;
+            if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+            snprintf(cpath, sizeof cpath, "/proc/%ld/task/%ld/children", pid, atol(de->d_name));
+            if (churn__read_small(cpath, buf, sizeof buf) < 0) continue;
+            p = buf;
+            while (*p) {
+                long c = (long)churn__parse_ll(&p), pp;
+                char st;
+                if (c <= 0) break;
+                if (churn__linux_stat_state(c, &pp, &st) == 0) {
+                    if (st == 'Z') dead++; else live++;
+                }
+            }
+        }
+        closedir(d);
+    } else {
+        d = opendir("/proc");
+        if (!d) return churn__errno_to_code(errno);
+        while ((de = readdir(d)) != NULL) {
+            long c, pp;
+            char st;
+            if (de->d_name[0] < '1' || de->d_name[0] > '9') continue;
+            c = atol(de->d_name);
+            if (churn__linux_stat_state(c, &pp, &st) != 0 || pp != pid) continue;
+            if (st == 'Z') dead++; else live++;
+        }
+        closedir(d);
+    }
+    *children = live;
+    *zombies = dead;
+    return CHURN_OK;
+}
+
+CHURN__PRIV unsigned churn__os_cheap_metrics(void) { return CHURN_METRICS_CHEAP; }
+
+#define CHURN__WANT(mask, m) (((mask) & CHURN_METRIC_BIT(m)) != 0)
+
+CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out) {
+    char path[64];
+    struct stat st;
+    int self = pid == churn__os_pid();
+    int rc = churn__linux_check_pid(pid);
+    long long page = sysconf(_SC_PAGESIZE);
+    unsigned mem_mask = CHURN_METRIC_BIT(CHURN_METRIC_RSS_BYTES) | CHURN_METRIC_BIT(CHURN_METRIC_PRIVATE_BYTES) |
+                        CHURN_METRIC_BIT(CHURN_METRIC_VIRTUAL_BYTES);
+    unsigned sock_mask = CHURN_METRIC_BIT(CHURN_METRIC_SOCKETS) | CHURN_METRIC_BIT(CHURN_METRIC_CLOSE_WAIT) |
+                         CHURN_METRIC_BIT(CHURN_METRIC_SEND_QUEUE_BYTES);
+    if (rc != CHURN_OK) return rc;
+
+    /* Everything needing the fd list: one walk for handles and sockets. */
+    if (mask & sock_mask) {
+        churn__fd_scan sc;
+        int want_tcp = CHURN__WANT(mask, CHURN_METRIC_CLOSE_WAIT) || CHURN__WANT(mask, CHURN_METRIC_SEND_QUEUE_BYTES);
+        rc = churn__linux_scan_fds(pid, self, 1, &sc);
+        if (rc != CHURN_OK) { churn__fd_scan_free(&sc); return rc; }
+        if (sc.err == CHURN_OK) {
+            if (CHURN__WANT(mask, CHURN_METRIC_HANDLES)) out->value[CHURN_METRIC_HANDLES] = sc.handles;
+            if (CHURN__WANT(mask, CHURN_METRIC_SOCKETS)) out->value[CHURN_METRIC_SOCKETS] = sc.sockets;
+        }
+        if (want_tcp && sc.err == CHURN_OK) {
+            long long close_wait = 0, sendq = 0;
+            int ok = 1, i;
+            if (self) {
+                /* Own sockets: ask each one; no system-wide table. */
+                for (i = 0; i < sc.inode_count; i++) {
+                    int fd = sc.sock_fds[i], v = 0, q = 0;
+                    socklen_t len = sizeof v;
+                    struct tcp_info ti;
+                    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) != 0 || v != IPPROTO_TCP) continue;
+                    len = sizeof ti;
+                    memset(&ti, 0, sizeof ti);
+                    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) continue;
+                    if (ti.tcpi_state == CHURN__TCP_CLOSE_WAIT) close_wait++;
+                    if (ti.tcpi_state != CHURN__TCP_LISTEN && ti.tcpi_state != CHURN__TCP_CLOSE &&
+                        ioctl(fd, SIOCOUTQ, &q) == 0 && q > 0)
+                        sendq += q;
+                }
+            } else if (sc.inode_count > 0) {
+                churn__sock_table t;
+                memset(&t, 0, sizeof t);
+                qsort(sc.inodes, (size_t)sc.inode_count, sizeof(*sc.inodes), churn__cmp_ull);
+                if (churn__linux_tcp_sockets(pid, CHURN__TCP_STATES_CONNECTED, sc.inodes, sc.inode_count, &t) == CHURN_OK) {
+                    for (i = 0; i < t.count; i++) {
+                        if (t.items[i].state == CHURN__TCP_CLOSE_WAIT) close_wait++;
+                        sendq += t.items[i].wqueue;
+                    }
+                } else {
+                    ok = 0;
+                }
+                CHURN_FREE(t.items);
+            }
+            if (ok) {
+                if (CHURN__WANT(mask, CHURN_METRIC_CLOSE_WAIT)) out->value[CHURN_METRIC_CLOSE_WAIT] = close_wait;
+                if (CHURN__WANT(mask, CHURN_METRIC_SEND_QUEUE_BYTES)) out->value[CHURN_METRIC_SEND_QUEUE_BYTES] = sendq;
+            }
+        }
+        churn__fd_scan_free(&sc);
+    } else if (CHURN__WANT(mask, CHURN_METRIC_HANDLES)) {
+        snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+        if (stat(path, &st) != 0) return churn__errno_to_code(errno);
+        if (st.st_size > 0) {
+            out->value[CHURN_METRIC_HANDLES] = (long long)st.st_size;
+        } else {
+            churn__fd_scan sc;
+            rc = churn__linux_scan_fds(pid, self, 0, &sc);
+            churn__fd_scan_free(&sc);
+            if (rc != CHURN_OK) return rc;
+            if (sc.err == CHURN_OK) out->value[CHURN_METRIC_HANDLES] = sc.handles;
+        }
+    }
+
+    if (CHURN__WANT(mask, CHURN_METRIC_THREADS)) {
+        snprintf(path, sizeof path, "/proc/%ld/task", pid);
+        if (stat(path, &st) == 0 && st.st_nlink > 2) out->value[CHURN_METRIC_THREADS] = (long long)st.st_nlink - 2;
+        else if (errno == ENOENT) return CHURN_E_NOPROC;
+    }
+
+    if (mask & mem_mask) {
+        char buf[256];
+        const char *p = buf;
+        long long size, resident, shared, swap = 0;
+        struct sysinfo si;
+        snprintf(path, sizeof path, "/proc/%ld/statm", pid);
+        if (churn__read_small(path, buf, sizeof buf) > 0) {
+            size = churn__parse_ll(&p);
+            resident = churn__parse_ll(&p);
+            shared = churn__parse_ll(&p);
+            if (size > 0) { /* kernel threads have no mm: all zero, so unknown */
+                if (CHURN__WANT(mask, CHURN_METRIC_VIRTUAL_BYTES)) out->value[CHURN_METRIC_VIRTUAL_BYTES] = size * page;
+                if (CHURN__WANT(mask, CHURN_METRIC_RSS_BYTES)) out->value[CHURN_METRIC_RSS_BYTES] = resident * page;
+                if (CHURN__WANT(mask, CHURN_METRIC_PRIVATE_BYTES)) {
+                    int swap_ok = 1;
+                    if (sysinfo(&si) != 0 || si.totalswap != 0) {
+                        char sbuf[4096];
+                        snprintf(path, sizeof path, "/proc/%ld/status", pid);
+                        swap = -1;
+                        if (churn__read_small(path, sbuf, sizeof sbuf) > 0) swap = churn__status_field(sbuf, "VmSwap");
+                        swap_ok = swap >= 0;
+                        swap *= 1024;
+                    }
+                    if (swap_ok) out->value[CHURN_METRIC_PRIVATE_BYTES] = (resident - shared) * page + swap;
+                }
+            }
+        }
+    }
+
+    if (mask & (CHURN_METRIC_BIT(CHURN_METRIC_CHILDREN) | CHURN_METRIC_BIT(CHURN_METRIC_ZOMBIES))) {
+        long long live, dead;
+        if (churn__linux_children(pid, &live, &dead) == CHURN_OK) {
+            if (CHURN__WANT(mask, CHURN_METRIC_CHILDREN)) out->value[CHURN_METRIC_CHILDREN] = live;
+            if (CHURN__WANT(mask, CHURN_METRIC_ZOMBIES)) out->value[CHURN_METRIC_ZOMBIES] = dead;
+        }
+    }
+    /* gdi_objects / user_objects: Windows only, stay CHURN_UNKNOWN. */
+
+    /* The process may have exited while we read: do not report a half snapshot as real. */
+    return churn__linux_check_pid(pid);
+}
+
+/* Inventory, Linux: one readlinkat + fstatat per fd; the socket tables are read once per
+   inventory (netlink for TCP/UDP in our namespace, /proc/P/net text otherwise, and
+   /proc/P/net/unix for UNIX sockets), only when the process has sockets at all. */
+
+CHURN__PRIV void churn__linux_classify(const char *target, const struct stat *st, int have_st,
+                                       churn_handle_info *h) {
+    static const struct { const char *link; const char *kind; } anon[] = {
+        {"anon_inode:[eventfd]", "eventfd"}, {"anon_inode:[eventpoll]", "epoll"},
+        {"anon_inode:[timerfd]", "timerfd"}, {"anon_inode:[signalfd]", "signalfd"},
+        {"anon_inode:inotify", "inotify"},   {"anon_inode:[pidfd]", "pidfd"}};
+    int i;
+    churn__copyz(h->detail, sizeof h->detail, target);
+    if (strncmp(target, "socket:[", 8) == 0) { churn__copyz(h->kind, sizeof h->kind, "socket"); return; }
+    if (strncmp(target, "pipe:[", 6) == 0) { churn__copyz(h->kind, sizeof h->kind, "pipe"); return; }
+    if (strncmp(target, "anon_inode:", 11) == 0) {
+        for (i = 0; i < CHURN__ARRAY_LEN(anon); i++)
+            if (strcmp(target, anon[i].link) == 0) { churn__copyz(h->kind, sizeof h->kind, anon[i].kind); return; }
+        churn__copyz(h->kind, sizeof h->kind, "anon");
+        return;
+    }
+    if (have_st) {
+        if (S_ISREG(st->st_mode)) { churn__copyz(h->kind, sizeof h->kind, "file"); return; }
+        if (S_ISDIR(st->st_mode)) { churn__copyz(h->kind, sizeof h->kind, "dir"); return; }
+        if (S_ISFIFO(st->st_mode)) { churn__copyz(h->kind, sizeof h->kind, "pipe"); return; }
+        if (S_ISSOCK(st->st_mode)) { churn__copyz(h->kind, sizeof h->kind, "socket"); return; }
+        if (S_ISCHR(st->st_mode) &&
+            (strncmp(target, "/dev/pts/", 9) == 0 || strncmp(target, "/dev/tty", 8) == 0 ||
+             strcmp(target, "/dev/console") == 0 || strcmp(target, "/dev/ptmx") == 0 ||
+             strncmp(target, "/dev/pts/ptmx", 13) == 0)) {
+            churn__copyz(h->kind, sizeof h->kind, "tty");
+            return;
+        }
+    }
+    churn__copyz(h->kind, sizeof h->kind, "other");
+}
+
+CHURN__PRIV int churn__linux_unix_table(long pid, const unsigned long long *only, int only_count,
+                                        churn__sock_table *out) {
+    char path[64], chunk[8192], line[512];
+    size_t line_len = 0;
+    int fd, first = 1;
+    snprintf(path, sizeof path, "/proc/%ld/net/unix", pid);
+    fd = churn__open_cloexec(path, O_RDONLY);
+    if (fd < 0) return churn__errno_to_code(errno);
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk), i;
+        if (n < 0) { if (errno == EINTR) continue; break; }
+        if (n == 0) break;
+        for (i = 0; i < n; i++) {
+            if (chunk[i] != '\n') {
+                if (line_len + 1 < sizeof line) line[line_len++] = chunk[i];
+                continue;
+            }
+            line[line_len] = '\0';
+            line_len = 0;
+            if (first) { first = 0; continue; }
+            {
+                /* Num: RefCount Protocol Flags Type St Inode Path */
+                const char *p = strchr(line, ':');
+                long long type, ino;
+                int k;
+                churn__sock_entry *e;
+                if (!p) continue;
+                p++;
+                for (k = 0; k < 3; k++) { while (*p == ' ') p++; while (*p && *p != ' ') p++; }
+                while (*p == ' ') p++;
+                type = 0;
+                while (churn__hexval(*p) >= 0) type = type * 16 + churn__hexval(*p++);
+                while (*p == ' ') p++;
+                while (*p && *p != ' ') p++; /* St */
+                ino = churn__parse_ll(&p);
+                if (only_count >= 0 && !churn__has_ull(only, only_count, (unsigned long long)ino)) continue;
+                e = churn__sock_add(out);
+                if (!e) { churn__close(fd); return CHURN_E_NOMEM; }
+                e->inode = (unsigned long long)ino;
+                e->proto = 'x';
+                e->family = (int)type;
+                if (*p == ' ') churn__copyz(e->path, sizeof e->path, p + 1);
+            }
+        }
+    }
+    churn__close(fd);
+    return CHURN_OK;
+}
+
+CHURN__PRIV int churn__linux_threads(long pid, churn_inventory *out) {
+    char path[64];
+    DIR *d;
+    struct dirent *de;
+    int cap = 0;
+    snprintf(path, sizeof path, "/proc/%ld/task", pid);
+    d = opendir(path);
+    if (!d) return churn__errno_to_code(errno);
+    while ((de = readdir(d)) != NULL) {
+        char cpath[96], name[64];
+        long n;
+        churn_thread_info *t;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+        if (churn__grow((void **)&out->threads, &cap, out->thread_count, sizeof(*out->threads)) != CHURN_OK) {
+            closedir(d);
+            return CHURN_E_NOMEM;
+        }
+        snprintf(cpath, sizeof cpath, "/proc/%ld/task/%ld/comm", pid, atol(de->d_name));
+        n = churn__read_small(cpath, name, sizeof name);
+        if (n < 0) { out->skipped++; continue; } /* thread exited while we listed */
+        if (n > 0 && name[n - 1] == '\n') name[--n] = '\0'; /* comm ends in one newline */
+        t = &out->threads[out->thread_count++];
+        t->tid = atoll(de->d_name);
+        churn__copy(t->name, sizeof t->name, name, (size_t)n);
+    }
+    closedir(d);
+    return CHURN_OK;
+}
+
+CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
+    char path[64];
+    int dfd, cap = 0, rc, i, nsock = 0;
+    DIR *d;
+    struct dirent *de;
+    int self = pid == churn__os_pid();
+    unsigned long long *sock_inodes = NULL;
+    rc = churn__linux_check_pid(pid);
+    if (rc != CHURN_OK) return rc;
+    snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+    d = opendir(path);
+    if (!d) return churn__errno_to_code(errno);
+    dfd = dirfd(d);
+    while ((de = readdir(d)) != NULL) {
+        char target[256];
+        ssize_t n;
+        struct stat st;
+        int have_st;
+        churn_handle_info *h;
+        int fd;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+        fd = atoi(de->d_name);
+        if (self && fd == dfd) continue;
+        n = readlinkat(dfd, de->d_name, target, sizeof target - 1);
+        if (n < 0) { out->skipped++; continue; } /* closed meanwhile, or unreadable */
+        target[n] = '\0';
+        have_st = fstatat(dfd, de->d_name, &st, 0) == 0;
+        if (churn__grow((void **)&out->handles, &cap, out->handle_count, sizeof(*out->handles)) != CHURN_OK) {
+            closedir(d);
+            return CHURN_E_NOMEM;
+        }
+        h = &out->handles[out->handle_count++];
+        memset(h, 0, sizeof(*h));
+        h->id = fd;
+        churn__linux_classify(target, &st, have_st, h);
+        if (have_st) {
+            /* identity: device and inode; anon inodes share one inode, so add the fd's
+               fdinfo-free signature (mode) and rely on the kind for those */
+            h->object = ((unsigned long long)st.st_dev << 40) ^ (unsigned long long)st.st_ino;
+            if (S_ISSOCK(st.st_mode)) h->object = (unsigned long long)st.st_ino;
+        }
+        if (strcmp(h->kind, "socket") == 0) nsock++;
+    }
+    closedir(d);
+
+    if (nsock > 0) {
+        churn__sock_table t;
+        int k = 0;
+        memset(&t, 0, sizeof t);
+        sock_inodes = (unsigned long long *)CHURN_MALLOC((size_t)nsock * sizeof(*sock_inodes));
+        if (!sock_inodes) return CHURN_E_NOMEM;
+        for (i = 0; i < out->handle_count; i++)
+            if (strcmp(out->handles[i].kind, "socket") == 0) sock_inodes[k++] = out->handles[i].object;
+        qsort(sock_inodes, (size_t)k, sizeof(*sock_inodes), churn__cmp_ull);
+        rc = churn__linux_tcp_sockets(pid, 0xffffffffu, sock_inodes, k, &t);
+        if (rc == CHURN_OK && churn__linux_same_netns(pid)) {
+            rc = churn__linux_inet_diag(AF_INET, IPPROTO_UDP, 0xffffffffu, sock_inodes, k, &t);
+            if (rc == CHURN_OK) rc = churn__linux_inet_diag(AF_INET6, IPPROTO_UDP, 0xffffffffu, sock_inodes, k, &t);
+            if (rc != CHURN_OK) {
+                /* drop partial UDP rows, read the text tables instead */
+                int w = 0;
+                for (i = 0; i < t.count; i++) if (t.items[i].proto != 'u') t.items[w++] = t.items[i];
+                t.count = w;
+                rc = CHURN_E_UNSUPPORTED;
+            }
+        } else {
+            rc = CHURN_E_UNSUPPORTED;
+        }
+        if (rc != CHURN_OK) {
+            churn__linux_proc_net_inet(pid, "udp", 'u', 4, sock_inodes, k, &t);
+            churn__linux_proc_net_inet(pid, "udp6", 'u', 6, sock_inodes, k, &t);
+        }
+        churn__linux_unix_table(pid, sock_inodes, k, &t);
+        qsort(t.items, (size_t)t.count, sizeof(*t.items), churn__cmp_sock_entry);
+        for (i = 0; i < out->handle_count; i++) {
+            churn_handle_info *h = &out->handles[i];
+            const churn__sock_entry *e;
+            if (strcmp(h->kind, "socket") != 0) continue;
+            e = churn__sock_find(&t, h->object);
+            if (e) churn__sock_describe(e, h->detail, sizeof h->detail);
+        }
+        CHURN_FREE(t.items);
+        CHURN_FREE(sock_inodes);
+    }
+    return churn__linux_threads(pid, out);
+}
+
+#include <sys/utsname.h>
+CHURN__PRIV const char *churn__os_platform(void) { return "linux"; }
+CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
+    struct utsname u;
+    if (uname(&u) == 0) snprintf(out, cap, "%s %s %s", u.sysname, u.release, u.machine);
+    else churn__copyz(out, cap, "Linux");
+}
+
+/* Atomic replace: temp file in the same directory, fsync, rename, fsync the directory. */
+CHURN__PRIV int churn__os_write_atomic(const char *path, const char *data, size_t len) {
+    char *tmp, *dir;
+    const char *slash = strrchr(path, '/');
+    size_t plen = strlen(path), dlen = slash ? (size_t)(slash - path) : 0, off = 0;
+    static const char hex[] = "0123456789abcdef";
+    int fd = -1, rc = CHURN_OK, attempt;
+    if (plen == 0 || path[plen - 1] == '/') return CHURN_E_INVAL;
+    tmp = (char *)CHURN_MALLOC(plen + 64);
+    dir = (char *)CHURN_MALLOC(dlen + 2);
+    if (!tmp || !dir) { CHURN_FREE(tmp); CHURN_FREE(dir); return CHURN_E_NOMEM; }
+    if (slash) { memcpy(dir, path, dlen ? dlen : 1); dir[dlen ? dlen : 1] = '\0'; }
+    else { dir[0] = '.'; dir[1] = '\0'; }
+    for (attempt = 0; attempt < 16 && fd < 0; attempt++) {
+        /* unique per process, thread and attempt: "<dir>/.<base>.tmp-<pid>-<nonce>" */
+        unsigned long long nonce = (unsigned long long)(churn__os_now() * 1e9) ^ ((unsigned long long)(size_t)&fd << 16) ^
+                                   (unsigned long long)attempt * 0x9E3779B97F4A7C15ULL;
+        char nonce_s[17];
+        int k;
+        for (k = 0; k < 16; k++) nonce_s[k] = hex[(nonce >> (k * 4)) & 15];
+        nonce_s[16] = '\0';
+        snprintf(tmp, plen + 64, "%.*s.%s.tmp-%ld-%s", (int)(slash ? dlen + 1 : 0), path, slash ? slash + 1 : path,
+                 (long)getpid(), nonce_s);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) { rc = churn__errno_to_code(errno); if (rc == CHURN_E_NOPROC) rc = CHURN_E_IO; goto out; }
+    {
+        /* A write past RLIMIT_FSIZE would raise SIGXFSZ: refuse up front instead. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (unsigned long long)len > (unsigned long long)rl.rlim_cur) {
+            rc = CHURN_E_IO;
+            goto fail;
+        }
+    }
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0) { if (errno == EINTR) continue; rc = CHURN_E_IO; goto fail; }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0) { rc = CHURN_E_IO; goto fail; }
+    if (close(fd) != 0) { fd = -1; rc = CHURN_E_IO; goto fail; }
+    fd = -1;
+    if (rename(tmp, path) != 0) { rc = CHURN_E_IO; goto fail; }
+    {
+        int dfd = churn__open_cloexec(dir, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) { fsync(dfd); churn__close(dfd); }
+    }
+    goto out;
+fail:
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+out:
+    CHURN_FREE(tmp);
+    CHURN_FREE(dir);
+    return rc;
+}
+
+#endif /* CHURN__LINUX */
+
+/* >>inventory ================================================================================
+   Portable inventory API on top of churn__os_inventory. Identity of a handle is
+   (id, kind, object): an fd number reused for another object is a new handle. When the
+   object is unknown (0) the detail text stands in for it. */
+
+CHURN__API void churn_inventory_free(churn_inventory *inv) {
+    if (!inv) return;
+    CHURN_FREE(inv->handles);
+    CHURN_FREE(inv->threads);
+    inv->handles = NULL;
+    inv->threads = NULL;
+    inv->handle_count = 0;
+    inv->thread_count = 0;
+    inv->skipped = 0;
+}
+
+CHURN__API int churn_inventory_take(long pid, churn_inventory *out) {
+    int rc;
+    if (!out) return CHURN_E_INVAL;
+    memset(out, 0, sizeof(*out));
+    if (pid < 0) return CHURN_E_INVAL;
+    if (pid == 0) pid = churn__os_pid();
+    out->pid = pid;
+    rc = churn__os_inventory(pid, out);
+    if (rc != CHURN_OK) {
+        churn_inventory_free(out);
+        out->pid = pid;
+    }
+    return rc;
+}
+
+CHURN__PRIV int churn__same_handle(const churn_handle_info *a, const churn_handle_info *b) {
+    if (a->id != b->id || strcmp(a->kind, b->kind) != 0) return 0;
+    if (a->object || b->object) return a->object == b->object;
+    return strcmp(a->detail, b->detail) == 0;
+}
+
+CHURN__PRIV int churn__cmp_handle_id(const void *x, const void *y) {
+    const churn_handle_info *a = (const churn_handle_info *)x, *b = (const churn_handle_info *)y;
+    return a->id < b->id ? -1 : a->id > b->id ? 1 : 0;
+}
+CHURN__PRIV int churn__cmp_thread_id(const void *x, const void *y) {
+    const churn_thread_info *a = (const churn_thread_info *)x, *b = (const churn_thread_info *)y;
+    return a->tid < b->tid ? -1 : a->tid > b->tid ? 1 : 0;
+}
+
+CHURN__API int churn_inventory_diff(const churn_inventory *before, const churn_inventory *after,
+                                    churn_inventory *added) {
+    churn_handle_info *bh = NULL;
+    churn_thread_info *bt = NULL;
+    int i;
+    if (!before || !after || !added || added == before || added == after) return CHURN_E_INVAL;
+    if ((before->handle_count > 0 && !before->handles) || (after->handle_count > 0 && !after->handles) ||
+        (before->thread_count > 0 && !before->threads) || (after->thread_count > 0 && !after->threads) ||
+        before->handle_count < 0 || after->handle_count < 0 || before->thread_count < 0 || after->thread_count < 0)
+        return CHURN_E_INVAL;
+    memset(added, 0, sizeof(*added));
+    added->pid = after->pid;
+    /* sorted copies of `before` so the diff is O(n log n), not O(n^2), at 10k fds */
+    if (before->handle_count) {
+        bh = (churn_handle_info *)CHURN_MALLOC((size_t)before->handle_count * sizeof(*bh));
+        if (!bh) return CHURN_E_NOMEM;
+        memcpy(bh, before->handles, (size_t)before->handle_count * sizeof(*bh));
+        qsort(bh, (size_t)before->handle_count, sizeof(*bh), churn__cmp_handle_id);
+    }
+    if (before->thread_count) {
+        bt = (churn_thread_info *)CHURN_MALLOC((size_t)before->thread_count * sizeof(*bt));
+        if (!bt) { CHURN_FREE(bh); return CHURN_E_NOMEM; }
+        memcpy(bt, before->threads, (size_t)before->thread_count * sizeof(*bt));
+        qsort(bt, (size_t)before->thread_count, sizeof(*bt), churn__cmp_thread_id);
+    }
+    if (after->handle_count) {
+        added->handles = (churn_handle_info *)CHURN_MALLOC((size_t)after->handle_count * sizeof(*added->handles));
+        if (!added->handles) goto nomem;
+    }
+    if (after->thread_count) {
+        added->threads = (churn_thread_info *)CHURN_MALLOC((size_t)after->thread_count * sizeof(*added->threads));
+        if (!added->threads) goto nomem;
+    }
+    for (i = 0; i < after->handle_count; i++) {
+        const churn_handle_info *h = &after->handles[i];
+        int lo = 0, hi = before->handle_count - 1, found = 0;
+        while (lo <= hi) { /* find the first entry with this id, then scan equals */
+            int mid = lo + (hi - lo) / 2;
+            if (bh[mid].id < h->id) lo = mid + 1; else hi = mid - 1;
+        }
+        for (; lo < before->handle_count && bh[lo].id == h->id; lo++)
+            if (churn__same_handle(&bh[lo], h)) { found = 1; break; }
+        if (!found) added->handles[added->handle_count++] = *h;
+    }
+    for (i = 0; i < after->thread_count; i++) {
+        churn_thread_info key = after->threads[i];
+        if (!bt || !bsearch(&key, bt, (size_t)before->thread_count, sizeof(*bt), churn__cmp_thread_id))
+            added->threads[added->thread_count++] = key;
+    }
+    CHURN_FREE(bh);
+    CHURN_FREE(bt);
+    return CHURN_OK;
+nomem:
+    CHURN_FREE(bh);
+    CHURN_FREE(bt);
+    churn_inventory_free(added);
+    return CHURN_E_NOMEM;
+}
+
+CHURN__PRIV int churn__ignore_handle(const churn_handle_info *h, const churn_ignore *rules, int n) {
+    int i;
+    for (i = 0; i < n; i++) {
+        const churn_ignore *r = &rules[i];
+        if (r->thread_prefix) continue;
+        if (!r->kind && !r->detail) continue; /* an empty rule matches nothing, not everything */
+        if (r->kind && strcmp(r->kind, h->kind) != 0) continue;
+        if (r->detail && !strstr(h->detail, r->detail)) continue;
+        return 1;
+    }
+    return 0;
+}
+CHURN__PRIV int churn__ignore_thread(const churn_thread_info *t, const churn_ignore *rules, int n) {
+    int i;
+    for (i = 0; i < n; i++)
+        if (rules[i].thread_prefix && strncmp(t->name, rules[i].thread_prefix, strlen(rules[i].thread_prefix)) == 0)
+            return 1;
+    return 0;
+}
+
+CHURN__API void churn_inventory_filter(churn_inventory *inv, const churn_ignore *rules, int rule_count) {
+    int i, w;
+    if (!inv || !rules || rule_count <= 0) return;
+    for (i = w = 0; i < inv->handle_count; i++)
+        if (!churn__ignore_handle(&inv->handles[i], rules, rule_count)) inv->handles[w++] = inv->handles[i];
+    inv->handle_count = w;
+    for (i = w = 0; i < inv->thread_count; i++)
+        if (!churn__ignore_thread(&inv->threads[i], rules, rule_count)) inv->threads[w++] = inv->threads[i];
+    inv->thread_count = w;
+}
+
+#ifndef CHURN_NO_STDIO
+/* Printable copy: control bytes become '?', so a hostile name cannot rewrite a CI log. */
+CHURN__PRIV void churn__printable(char *dst, size_t cap, const char *src) {
+    size_t i;
+    for (i = 0; src[i] && i + 1 < cap; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    if (cap) dst[i < cap ? i : cap - 1] = '\0';
+}
+
+CHURN__API void churn_inventory_fprint(const churn_inventory *inv, FILE *f, int max_lines) {
+    int i;
+    char buf[256];
+    if (!inv || !f) return;
+    if (max_lines <= 0) max_lines = INT_MAX;
+    fprintf(f, "leaked handles (%d):\n", inv->handle_count);
+    for (i = 0; i < inv->handle_count && i < max_lines; i++) {
+        churn__printable(buf, sizeof buf, inv->handles[i].detail);
+        fprintf(f, "  %s %-8lld %-8s %s\n", CHURN__HANDLE_WORD, inv->handles[i].id, inv->handles[i].kind, buf);
+    }
+    if (inv->handle_count > max_lines) fprintf(f, "  ... and %d more\n", inv->handle_count - max_lines);
+    fprintf(f, "leaked threads (%d):\n", inv->thread_count);
+    for (i = 0; i < inv->thread_count && i < max_lines; i++) {
+        churn__printable(buf, sizeof buf, inv->threads[i].name);
+        fprintf(f, "  tid %-8lld %s\n", inv->threads[i].tid, buf);
+    }
+    if (inv->thread_count > max_lines) fprintf(f, "  ... and %d more\n", inv->thread_count - max_lines);
+}
+#endif
+
+/* >>limits ===================================================================================
+   Presets, evaluation of peak/post-drain deltas, growth trend, drain. Pure logic over
+   snapshots (the drain takes real ones). */
+
+CHURN__API const char *churn_phase_name(churn_phase p) {
+    switch (p) {
+        case CHURN_PHASE_PEAK: return "peak";
+        case CHURN_PHASE_POST_DRAIN: return "post_drain";
+        case CHURN_PHASE_GROWTH: return "growth";
+    }
+    return "unknown";
+}
+
+CHURN__API const char *churn_status_name(churn_status s) {
+    switch (s) {
+        case CHURN_PASS: return "pass";
+        case CHURN_FAIL: return "fail";
+        case CHURN_INCONCLUSIVE: return "inconclusive";
+    }
+    return "unknown";
+}
+
+CHURN__API void churn_limits_none(churn_limits *l) {
+    int i;
+    if (!l) return;
+    memset(l, 0, sizeof(*l));
+    for (i = 0; i < CHURN_METRIC_COUNT; i++) {
+        l->peak[i] = CHURN_NO_LIMIT;
+        l->post_drain[i] = CHURN_NO_LIMIT;
+        l->growth_per_1k[i] = -1.0;
+    }
+}
+
+CHURN__API void churn_limits_release(churn_limits *l) {
+    if (!l) return;
+    churn_limits_none(l);
+    l->post_drain[CHURN_METRIC_HANDLES] = 64;
+    l->post_drain[CHURN_METRIC_THREADS] = 4;
+    l->post_drain[CHURN_METRIC_GDI_OBJECTS] = 32;
+    l->post_drain[CHURN_METRIC_USER_OBJECTS] = 32;
+    l->post_drain[CHURN_METRIC_PRIVATE_BYTES] = 256 * CHURN__MIB;
+    l->post_drain[CHURN_METRIC_RSS_BYTES] = 256 * CHURN__MIB;
+    l->peak[CHURN_METRIC_HANDLES] = 128;
+    l->peak[CHURN_METRIC_THREADS] = 32;
+    l->peak[CHURN_METRIC_GDI_OBJECTS] = 64;
+    l->peak[CHURN_METRIC_USER_OBJECTS] = 64;
+    l->peak[CHURN_METRIC_PRIVATE_BYTES] = 384 * CHURN__MIB;
+    l->peak[CHURN_METRIC_RSS_BYTES] = 384 * CHURN__MIB;
+}
+
+CHURN__API void churn_limits_strict(churn_limits *l) {
+    static const int zero_after_drain[] = {CHURN_METRIC_HANDLES, CHURN_METRIC_THREADS, CHURN_METRIC_SOCKETS,
+                                           CHURN_METRIC_CLOSE_WAIT, CHURN_METRIC_ZOMBIES,
+                                           CHURN_METRIC_GDI_OBJECTS, CHURN_METRIC_USER_OBJECTS};
+    int i;
+    if (!l) return;
+    churn_limits_none(l);
+    for (i = 0; i < CHURN__ARRAY_LEN(zero_after_drain); i++) l->post_drain[zero_after_drain[i]] = 0;
+    l->post_drain[CHURN_METRIC_RSS_BYTES] = 64 * CHURN__MIB;
+    l->post_drain[CHURN_METRIC_PRIVATE_BYTES] = 64 * CHURN__MIB;
+    l->peak[CHURN_METRIC_RSS_BYTES] = 256 * CHURN__MIB;
+    l->peak[CHURN_METRIC_PRIVATE_BYTES] = 256 * CHURN__MIB;
+    l->growth_per_1k[CHURN_METRIC_HANDLES] = 8;
+    l->growth_per_1k[CHURN_METRIC_SOCKETS] = 8;
+    l->growth_per_1k[CHURN_METRIC_THREADS] = 2;
+    l->growth_per_1k[CHURN_METRIC_CLOSE_WAIT] = 4;
+    l->growth_per_1k[CHURN_METRIC_ZOMBIES] = 2;
+    l->growth_per_1k[CHURN_METRIC_CHILDREN] = 2;
+    l->growth_per_1k[CHURN_METRIC_GDI_OBJECTS] = 4;
+    l->growth_per_1k[CHURN_METRIC_USER_OBJECTS] = 4;
+    l->growth_per_1k[CHURN_METRIC_RSS_BYTES] = (double)(4 * CHURN__MIB);
+    l->growth_per_1k[CHURN_METRIC_PRIVATE_BYTES] = (double)(4 * CHURN__MIB);
+    l->growth_windows = 4;
+    l->growth_min_samples = 5;
+}
+
+CHURN__PRIV int churn__limits_valid(const churn_limits *l) {
+    int i;
+    for (i = 0; i < CHURN_METRIC_COUNT; i++) {
+        if (l->peak[i] < CHURN_NO_LIMIT || l->post_drain[i] < CHURN_NO_LIMIT) return 0;
+        if (l->growth_per_1k[i] != l->growth_per_1k[i]) return 0; /* NaN */
+    }
+    return l->growth_windows >= 0 && l->growth_min_samples >= 0;
+}
+
+CHURN__PRIV int churn__limits_any(const churn_limits *l) {
+    int i;
+    for (i = 0; i < CHURN_METRIC_COUNT; i++)
+        if (l->peak[i] >= 0 || l->post_drain[i] >= 0 || l->growth_per_1k[i] >= 0) return 1;
+    return 0;
+}
+
+CHURN__PRIV void churn__verdict_add(churn_verdict *v, int m, churn_phase ph, double observed, double limit) {
+    churn_violation *x;
+    if (v->violation_count >= CHURN__ARRAY_LEN(v->violations)) return;
+    x = &v->violations[v->violation_count++];
+    x->metric = (churn_metric)m;
+    x->phase = ph;
+    x->observed = observed;
+    x->limit = limit;
+}
+
+/* Status from what was found: violations fail; limits that could not be judged at all
+   make it inconclusive; otherwise pass. Run-level reasons are layered on by churn_run. */
+CHURN__PRIV void churn__verdict_settle(churn_verdict *v, const churn_limits *l) {
+    if (v->violation_count > 0) {
+        const churn_violation *x = &v->violations[0];
+        v->status = CHURN_FAIL;
+        snprintf(v->reason, sizeof v->reason, "%d violation%s, first: %s %s %.6g > %.6g", v->violation_count,
+                 v->violation_count == 1 ? "" : "s", churn_metric_name(x->metric), churn_phase_name(x->phase),
+                 x->observed, x->limit);
+    } else if (churn__limits_any(l) && v->checked == 0) {
+        v->status = CHURN_INCONCLUSIVE;
+        snprintf(v->reason, sizeof v->reason, "no limited metric could be measured");
+    } else {
+        v->status = CHURN_PASS;
+        v->reason[0] = '\0';
+    }
+    v->ok = v->status == CHURN_PASS;
+}
+
+CHURN__API int churn_evaluate(const churn_snapshot *baseline, const churn_snapshot *peak,
+                              const churn_snapshot *post_drain, const churn_limits *limits, churn_verdict *out) {
+    int m;
+    if (!out) return CHURN_E_INVAL;
+    memset(out, 0, sizeof(*out));
+    if (!baseline || !peak || !post_drain || !limits || !churn__limits_valid(limits)) {
+        out->status = CHURN_INCONCLUSIVE;
+        snprintf(out->reason, sizeof out->reason, "invalid arguments");
+        return CHURN_E_INVAL;
+    }
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+        const churn_snapshot *phase_snap[2];
+        const long long *phase_limit[2];
+        int ph;
+        phase_snap[0] = peak; phase_limit[0] = limits->peak;
+        phase_snap[1] = post_drain; phase_limit[1] = limits->post_drain;
+        for (ph = 0; ph < 2; ph++) {
+            long long lim = phase_limit[ph][m], b = baseline->value[m], x = phase_snap[ph]->value[m];
+            if (lim < 0) continue;
+            if (b == CHURN_UNKNOWN || x == CHURN_UNKNOWN) { out->unchecked |= CHURN_METRIC_BIT(m); continue; }
+            out->checked |= CHURN_METRIC_BIT(m);
+            if (x - b > lim)
+                churn__verdict_add(out, m, ph == 0 ? CHURN_PHASE_PEAK : CHURN_PHASE_POST_DRAIN, (double)(x - b), (double)lim);
+        }
+    }
+    churn__verdict_settle(out, limits);
+    return CHURN_OK;
+}
+
+CHURN__API int churn_growth_slope(const churn_sample *series, int count, churn_metric m, double *slope_per_1k) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0, den;
+    int i;
+    if (!series || !slope_per_1k || count < 0 || (int)m < 0 || (int)m >= CHURN_METRIC_COUNT) return CHURN_E_INVAL;
+    *slope_per_1k = 0.0;
+    /* center on the first point so large cycle numbers do not cancel out in doubles */
+    for (i = 0; i < count; i++) {
+        double x, y;
+        if (series[i].snapshot.value[m] == CHURN_UNKNOWN) continue;
+        x = (double)(series[i].cycle - series[0].cycle);
+        y = (double)series[i].snapshot.value[m];
+        sx += x; sy += y; sxx += x * x; sxy += x * y; n += 1;
+    }
+    if (n < 2) return CHURN_E_INVAL;
+    den = n * sxx - sx * sx;
+    if (den <= 0) return CHURN_E_INVAL; /* every known point at the same cycle */
+    *slope_per_1k = (n * sxy - sx * sy) / den * 1000.0;
+    return CHURN_OK;
+}
+
+CHURN__API int churn_growth_every_window(const churn_sample *series, int count, churn_metric m, int windows) {
+    int idx[CHURN_SERIES_MAX > 64 ? CHURN_SERIES_MAX : 64];
+    int known = 0, i, w;
+    if (!series || count <= 0 || windows <= 0 || (int)m < 0 || (int)m >= CHURN_METRIC_COUNT) return 0;
+    /* K windows over the known points, boundaries evenly spaced: each must end higher
+       than it started (a leak grows in every window; noise such as [0, 1, -1] does not) */
+    for (i = 0; i < count && known < CHURN__ARRAY_LEN(idx); i++)
+        if (series[i].snapshot.value[m] != CHURN_UNKNOWN) idx[known++] = i;
+    if (known < windows + 1) return 0;
+    for (w = 0; w < windows; w++) {
+        int a = idx[(int)((long long)w * (known - 1) / windows)];
+        int b = idx[(int)((long long)(w + 1) * (known - 1) / windows)];
+        if (series[b].snapshot.value[m] <= series[a].snapshot.value[m]) return 0;
+    }
+    return 1;
+}
+
+CHURN__API int churn_evaluate_growth(const churn_sample *series, int count, const churn_limits *limits,
+                                     churn_verdict *verdict) {
+    int m, min_samples;
+    if (!limits || !verdict || count < 0 || (count > 0 && !series) || !churn__limits_valid(limits)) return CHURN_E_INVAL;
+    min_samples = limits->growth_min_samples > 0 ? limits->growth_min_samples : 5;
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+        double lim = limits->growth_per_1k[m], slope;
+        int known = 0, i;
+        if (lim < 0) continue;
+        for (i = 0; i < count; i++) if (series[i].snapshot.value[m] != CHURN_UNKNOWN) known++;
+        if (known < min_samples || churn_growth_slope(series, count, (churn_metric)m, &slope) != CHURN_OK) {
+            verdict->unchecked |= CHURN_METRIC_BIT(m);
+            continue;
+        }
+        verdict->checked |= CHURN_METRIC_BIT(m);
+        if (slope > lim && (limits->growth_windows == 0 ||
+                            churn_growth_every_window(series, count, (churn_metric)m, limits->growth_windows)))
+            churn__verdict_add(verdict, m, CHURN_PHASE_GROWTH, slope, lim);
+    }
+    churn__verdict_settle(verdict, limits);
+    return CHURN_OK;
+}
+
+/* 1 when every checked post-drain limit holds for snapshot s. */
+CHURN__PRIV int churn__post_drain_holds(const churn_snapshot *baseline, const churn_snapshot *s, const churn_limits *l) {
+    int m;
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+        long long lim = l->post_drain[m];
+        if (lim < 0 || baseline->value[m] == CHURN_UNKNOWN || s->value[m] == CHURN_UNKNOWN) continue;
+        if (s->value[m] - baseline->value[m] > lim) return 0;
+    }
+    return 1;
+}
+
+#define CHURN__DRAIN_MIN_ATTEMPTS 3
+CHURN__API int churn_drain_ex(long pid, const churn_snapshot *baseline, const churn_limits *limits, int timeout_ms,
+                              int max_attempts, churn_snapshot *post_drain, churn_drain_stats *stats) {
+    double start, deadline;
+    int backoff_ms = 10, rc = CHURN_OK;
+    churn_drain_stats local;
+    if (!stats) stats = &local;
+    memset(stats, 0, sizeof(*stats));
+    if (!baseline || !limits || !post_drain || timeout_ms < 0 || max_attempts < 0 || pid < 0 ||
+        !churn__limits_valid(limits))
+        return CHURN_E_INVAL;
+    if (max_attempts == 0) max_attempts = CHURN_DRAIN_ATTEMPTS;
+    start = churn__os_now();
+    deadline = start + timeout_ms / 1000.0;
+    for (;;) {
+        double now;
+        int left_ms;
+        rc = churn_snapshot_take(pid, post_drain);
+        stats->attempts++;
+        now = churn__os_now();
+        stats->settle_s = now - start;
+        if (rc != CHURN_OK) return rc;
+        if (churn__post_drain_holds(baseline, post_drain, limits)) { stats->settled = 1; return CHURN_OK; }
+        left_ms = (int)((deadline - now) * 1000.0);
+        /* A loaded machine can burn the whole timeout in one slow snapshot: a positive
+           timeout always gets CHURN__DRAIN_MIN_ATTEMPTS looks before giving up. */
+        if (stats->attempts >= max_attempts) return CHURN_E_TIMEOUT;
+        if (left_ms <= 0 && (timeout_ms == 0 || stats->attempts >= CHURN__DRAIN_MIN_ATTEMPTS)) return CHURN_E_TIMEOUT;
+        if (left_ms < 10) left_ms = 10;
+        churn__os_sleep_ms(backoff_ms < left_ms ? backoff_ms : left_ms);
+        if (backoff_ms < 200) backoff_ms = backoff_ms * 2 > 200 ? 200 : backoff_ms * 2;
+    }
+}
+
+CHURN__API int churn_drain(long pid, const churn_snapshot *baseline, const churn_limits *limits, int timeout_ms,
+                           churn_snapshot *post_drain) {
+    return churn_drain_ex(pid, baseline, limits, timeout_ms, 0, post_drain, NULL);
+}
+
+/* >>json =====================================================================================
+   Streaming JSON through a (user, bytes, length) callback. Errors are sticky: after the
+   first failed write nothing more is written and churn_json_finish reports it. */
+
+CHURN__API void churn_json_init(churn_json *j, churn_write_fn write, void *user, int indent) {
+    if (!j) return;
+    memset(j, 0, sizeof(*j));
+    j->write = write;
+    j->user = user;
+    j->indent = indent < 0 ? 0 : indent > 8 ? 8 : indent;
+    if (!write) j->error = CHURN_E_INVAL;
+}
+
+CHURN__PRIV void churn__json_raw(churn_json *j, const char *s, size_t n) {
+    if (j->error || n == 0) return;
+    if (j->write(j->user, s, n) != 0) j->error = CHURN_E_IO;
+}
+
+CHURN__PRIV void churn__json_newline(churn_json *j) {
+    static const char spaces[] = "                                                                ";
+    int n;
+    if (!j->indent) return;
+    churn__json_raw(j, "\n", 1);
+    n = j->depth * j->indent;
+    while (n > 0) {
+        int k = n > (int)sizeof spaces - 1 ? (int)sizeof spaces - 1 : n;
+        churn__json_raw(j, spaces, (size_t)k);
+        n -= k;
+    }
+}
+
+/* Called before every value or key: the comma and indentation that precede it. */
+CHURN__PRIV void churn__json_pre(churn_json *j) {
+    if (j->after_key) { j->after_key = 0; return; }
+    if (j->depth > 0) {
+        if (j->need_comma[j->depth]) churn__json_raw(j, ",", 1);
+        churn__json_newline(j);
+        j->need_comma[j->depth] = 1;
+    }
+}
+
+CHURN__PRIV void churn__json_open(churn_json *j, const char *c) {
+    if (!j || j->error) return;
+    churn__json_pre(j);
+    churn__json_raw(j, c, 1);
+    if (j->depth + 1 >= (int)sizeof j->need_comma) { j->error = CHURN_E_INVAL; return; }
+    j->depth++;
+    j->need_comma[j->depth] = 0;
+}
+CHURN__PRIV void churn__json_close(churn_json *j, const char *c) {
+    int had;
+    if (!j || j->error) return;
+    if (j->depth <= 0) { j->error = CHURN_E_INVAL; return; }
+    had = j->need_comma[j->depth];
+    j->depth--;
+    if (had) churn__json_newline(j);
+    churn__json_raw(j, c, 1);
+}
+CHURN__API void churn_json_object_begin(churn_json *j) { churn__json_open(j, "{"); }
+CHURN__API void churn_json_object_end(churn_json *j) { churn__json_close(j, "}"); }
+CHURN__API void churn_json_array_begin(churn_json *j) { churn__json_open(j, "["); }
+CHURN__API void churn_json_array_end(churn_json *j) { churn__json_close(j, "]"); }
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one (then the
+   caller emits U+FFFD for this byte and resynchronises on the next: maximal-subpart
+   practice keeps every following valid character). */
+CHURN__PRIV size_t churn__utf8_len(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return (n >= 2 && (s[1] & 0xC0) == 0x80) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        return (n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80) ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        return (n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80) ? 4 : 0;
+    }
+    return 0;
+}
+/* Bytes of a truncated-but-valid prefix starting at s (the "maximal subpart"), >= 1. */
+CHURN__PRIV size_t churn__utf8_bad_len(const unsigned char *s, size_t n) {
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    size_t need, i;
+    if (c >= 0xC2 && c <= 0xDF) need = 2;
+    else if (c >= 0xE0 && c <= 0xEF) { need = 3; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
+    else if (c >= 0xF0 && c <= 0xF4) { need = 4; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
+    else return 1;
+    for (i = 1; i < need && i < n; i++) {
+        if (s[i] < lo || s[i] > hi) break;
+        lo = 0x80; hi = 0xBF;
+    }
+    return i;
+}
+
+CHURN__API size_t churn_json_escape(const char *str, size_t n, char *out, size_t cap) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, len = 0;
+#define CHURN__PUT(ch) do { if (len + 1 < cap) out[len] = (char)(ch); len++; } while (0)
+    if (!s) n = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k;
+        if (c < 0x80) {
+            switch (c) {
+                case '"': CHURN__PUT('\\'); CHURN__PUT('"'); break;
+                case '\\': CHURN__PUT('\\'); CHURN__PUT('\\'); break;
+                case '\b': CHURN__PUT('\\'); CHURN__PUT('b'); break;
+                case '\f': CHURN__PUT('\\'); CHURN__PUT('f'); break;
+                case '\n': CHURN__PUT('\\'); CHURN__PUT('n'); break;
+                case '\r': CHURN__PUT('\\'); CHURN__PUT('r'); break;
+                case '\t': CHURN__PUT('\\'); CHURN__PUT('t'); break;
+                default:
+                    if (c < 0x20) {
+                        CHURN__PUT('\\'); CHURN__PUT('u'); CHURN__PUT('0'); CHURN__PUT('0');
+                        CHURN__PUT(hex[c >> 4]); CHURN__PUT(hex[c & 15]);
+                    } else {
+                        CHURN__PUT(c);
+                    }
+            }
+            i++;
+            continue;
+        }
+        k = churn__utf8_len(s + i, n - i);
+        if (k) {
+            size_t t;
+            for (t = 0; t < k; t++) CHURN__PUT(s[i + t]);
+            i += k;
+        } else {
+            CHURN__PUT(0xEF); CHURN__PUT(0xBF); CHURN__PUT(0xBD);
+            i += churn__utf8_bad_len(s + i, n - i);
+        }
+    }
+#undef CHURN__PUT
+    if (cap) out[len < cap ? len : cap - 1] = '\0';
+    return len;
+}
+
+CHURN__PRIV void churn__json_str(churn_json *j, const char *s, size_t n) {
+    char buf[512];
+    size_t i = 0;
+    churn__json_raw(j, "\"", 1);
+    /* escape in slices so arbitrary lengths need no allocation; cut only at sequence starts */
+    while (i < n && !j->error) {
+        size_t take = n - i, len;
+        if (take > 80) {
+            take = 80;
+            while (take > 1 && (((const unsigned char *)s)[i + take] & 0xC0) == 0x80 && take > 76) take--;
+        }
+        len = churn_json_escape(s + i, take, buf, sizeof buf);
+        churn__json_raw(j, buf, len);
+        i += take;
+    }
+    churn__json_raw(j, "\"", 1);
+}
+
+CHURN__API void churn_json_key(churn_json *j, const char *key) {
+    if (!j || j->error) return;
+    if (!key) { j->error = CHURN_E_INVAL; return; }
+    churn__json_pre(j);
+    churn__json_str(j, key, strlen(key));
+    churn__json_raw(j, j->indent ? ": " : ":", j->indent ? 2 : 1);
+    j->after_key = 1;
+}
+
+CHURN__API void churn_json_string_n(churn_json *j, const char *s, size_t n) {
+    if (!j || j->error) return;
+    churn__json_pre(j);
+    if (!s) { churn__json_raw(j, "null", 4); return; }
+    churn__json_str(j, s, n);
+}
+CHURN__API void churn_json_string(churn_json *j, const char *s) { churn_json_string_n(j, s, s ? strlen(s) : 0); }
+
+CHURN__API void churn_json_int(churn_json *j, long long v) {
+    char buf[32];
+    int n;
+    if (!j || j->error) return;
+    churn__json_pre(j);
+    n = snprintf(buf, sizeof buf, "%lld", v);
+    churn__json_raw(j, buf, (size_t)n);
+}
+
+CHURN__API void churn_json_double(churn_json *j, double v) {
+    char buf[40];
+    int n;
+    if (!j || j->error) return;
+    churn__json_pre(j);
+    if (v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308) { churn__json_raw(j, "null", 4); return; }
+    if (v == 0) v = 0; /* -0.0 prints as 0 */
+    n = snprintf(buf, sizeof buf, "%.17g", v);
+    /* shortest of %.15g/%.17g that round-trips keeps reports readable and byte-stable */
+    {
+        char shorter[40];
+        int m = snprintf(shorter, sizeof shorter, "%.15g", v);
+        if (strtod(shorter, NULL) == v) { memcpy(buf, shorter, (size_t)m + 1); n = m; }
+    }
+    /* a locale with a decimal comma must not break JSON */
+    { int i; for (i = 0; i < n; i++) if (buf[i] == ',') buf[i] = '.'; }
+    churn__json_raw(j, buf, (size_t)n);
+}
+
+CHURN__API void churn_json_bool(churn_json *j, int v) {
+    if (!j || j->error) return;
+    churn__json_pre(j);
+    churn__json_raw(j, v ? "true" : "false", v ? 4 : 5);
+}
+CHURN__API void churn_json_null(churn_json *j) {
+    if (!j || j->error) return;
+    churn__json_pre(j);
+    churn__json_raw(j, "null", 4);
+}
+CHURN__API int churn_json_finish(churn_json *j) {
+    if (!j) return CHURN_E_INVAL;
+    if (!j->error && j->depth != 0) j->error = CHURN_E_INVAL;
+    if (!j->error && j->indent) churn__json_raw(j, "\n", 1);
+    return j->error;
+}
+
+#ifndef CHURN_NO_STDIO
+CHURN__API int churn_json_write_file(void *file, const void *bytes, size_t length) {
+    return fwrite(bytes, 1, length, (FILE *)file) == length ? 0 : -1;
+}
+#endif
+
+/* >>churn loop ===============================================================================
+   One engine for warmup, measured cycles and the restart probe: `concurrency` slots, each a
+   non-blocking socket driven by a small per-profile script, multiplexed with poll() in the
+   caller's thread. Every wait has a deadline; nothing blocks without one. */
+static const char *const churn__profile_names[CHURN_PROFILE_COUNT] = {
+    "reset", "close", "idle", "partial_headers", "partial_body", "unread_response", "request",
+    "ws_upgrade_reset", "tls_partial_hello", "tls_stall"};
+
+CHURN__API const char *churn_profile_name(churn_profile p) {
+    if ((int)p < 0 || (int)p >= CHURN_PROFILE_COUNT) return "unknown";
+    return churn__profile_names[p];
+}
+
+CHURN__API int churn_profile_parse(const char *name, churn_profile *out) {
+    int p;
+    if (!name || !out) return CHURN_E_INVAL;
+    for (p = 0; p < CHURN_PROFILE_COUNT; p++) {
+        const char *a = churn__profile_names[p], *b = name;
+        while (*a && (*a == *b || (*a == '_' && *b == '-'))) { a++; b++; }
+        if (!*a && !*b) { *out = (churn_profile)p; return CHURN_OK; }
+    }
+    return CHURN_E_INVAL;
+}
+
+CHURN__API void churn_config_init(churn_config *cfg, churn_budget budget) {
+    if (!cfg) return;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->host = "127.0.0.1";
+    cfg->cycles = budget == CHURN_BUDGET_SOAK ? 1000 : 100;
+    cfg->concurrency = 1;
+    cfg->profiles = CHURN_PROFILE_BIT(CHURN_PROFILE_RESET) | CHURN_PROFILE_BIT(CHURN_PROFILE_CLOSE);
+    cfg->timeout_ms = 2000;
+    cfg->idle_ms = 50;
+    cfg->drain_timeout_ms = 3000;
+    cfg->label = "churn";
+    cfg->http_path = "/";
+    cfg->series_max = CHURN_SERIES_MAX;
+    cfg->drain_max_attempts = CHURN_DRAIN_ATTEMPTS;
+    churn_limits_release(&cfg->limits);
+}
+
+CHURN__API void churn_result_free(churn_result *r) {
+    if (!r) return;
+    CHURN_FREE(r->series);
+    r->series = NULL;
+    r->series_count = 0;
+    churn_inventory_free(&r->leaked);
+}
+
+#ifndef CHURN_NO_NET
+/* ---- socket shim: the engine below uses only these ---- */
+#if defined(CHURN__LINUX) || defined(CHURN__MACOS)
+typedef int churn__sock;
+typedef struct pollfd churn__pollfd;
+#define CHURN__BAD_SOCK (-1)
+#if defined(MSG_NOSIGNAL)
+#define CHURN__SEND_FLAGS MSG_NOSIGNAL
+#else
+#define CHURN__SEND_FLAGS 0 /* macOS: SO_NOSIGPIPE is set on every socket instead */
+#endif
+CHURN__PRIV int churn__net_init(void) { return CHURN_OK; }
+CHURN__PRIV int churn__sock_err(void) { return errno; }
+CHURN__PRIV int churn__poll(churn__pollfd *p, int n, int ms) { return poll(p, (nfds_t)n, ms); }
+CHURN__PRIV void churn__sock_close(churn__sock s) { close(s); }
+CHURN__PRIV churn__sock churn__sock_open(int family) {
+    churn__sock s;
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+    s = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+    s = socket(family, SOCK_STREAM, 0);
+    if (s >= 0) {
+        fcntl(s, F_SETFD, FD_CLOEXEC);
+        fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+    }
+#endif
+#if defined(SO_NOSIGPIPE)
+    if (s >= 0) { int one = 1; setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one); }
+#endif
+    return s;
+}
+#define CHURN__E_INPROGRESS(e) ((e) == EINPROGRESS || (e) == EALREADY)
+#define CHURN__E_AGAIN(e) ((e) == EAGAIN || (e) == EWOULDBLOCK || (e) == EINTR)
+#define CHURN__E_REFUSED(e) ((e) == ECONNREFUSED)
+#define CHURN__E_RESET(e) ((e) == ECONNRESET || (e) == EPIPE || (e) == ECONNABORTED)
+#define CHURN__E_TIMEDOUT(e) ((e) == ETIMEDOUT)
+#define CHURN__E_INTR(e) ((e) == EINTR)
+#endif
+
+CHURN__PRIV void churn__sock_reset(churn__sock s) {
+    /* SO_LINGER {1, 0}: close() discards the send queue and sends RST, no TIME_WAIT */
+    struct linger lg;
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    setsockopt(s, SOL_SOCKET, SO_LINGER, (const char *)&lg, sizeof lg);
+    churn__sock_close(s);
+}
+
+/* ---- target resolution and the loopback guard ---- */
+typedef struct churn__target {
+    struct sockaddr_storage addr;
+    int addr_len;
+    int family;
+} churn__target;
+
+CHURN__PRIV int churn__is_loopback(const struct sockaddr *sa) {
+    if (sa->sa_family == AF_INET) {
+        const unsigned char *b = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+        return b[0] == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const unsigned char *b = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+        static const unsigned char v6_loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(b, v6_loop, 16) == 0) return 1;
+        return memcmp(b, v4_mapped, 12) == 0 && b[12] == 127;
+    }
+    return 0;
+}
+
+CHURN__PRIV int churn__host_syntax_ok(const char *h) {
+    size_t n = strlen(h), i;
+    int all_numeric = 1;
+    if (n == 0 || n > 253) return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+              c == ':' || c == '%' || c == '_'))
+            return 0;
+        if (!((c >= '0' && c <= '9') || c == '.')) all_numeric = 0;
+    }
+    if (all_numeric) { /* looks like a dotted quad: it must be one */
+        struct in_addr a;
+        return inet_pton(AF_INET, h, &a) == 1;
+    }
+    if (strchr(h, ':')) { /* only an IPv6 literal may hold colons */
+        struct in6_addr a;
+        char tmp[64];
+        const char *pct = strchr(h, '%');
+        size_t len = pct ? (size_t)(pct - h) : n;
+        if (len >= sizeof tmp) return 0;
+        memcpy(tmp, h, len);
+        tmp[len] = '\0';
+        return inet_pton(AF_INET6, tmp, &a) == 1;
+    }
+    return 1;
+}
+
+CHURN__PRIV int churn__resolve(const char *host, int port, int allow_remote, churn__target *t) {
+    struct addrinfo hints, *res = NULL, *ai;
+    char port_s[16];
+    int rc = CHURN_E_CONNECT, found_remote = 0;
+    if (!churn__host_syntax_ok(host)) return CHURN_E_INVAL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    snprintf(port_s, sizeof port_s, "%d", port);
+    if (getaddrinfo(host, port_s, &hints, &res) != 0 || !res) return CHURN_E_CONNECT;
+    /* names are resolved once; a loopback answer wins over a remote one */
+    for (ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+        if (!allow_remote && !churn__is_loopback(ai->ai_addr)) { found_remote = 1; continue; }
+        memset(t, 0, sizeof(*t));
+        memcpy(&t->addr, ai->ai_addr, ai->ai_addrlen);
+        t->addr_len = (int)ai->ai_addrlen;
+        t->family = ai->ai_family;
+        rc = CHURN_OK;
+        break;
+    }
+    freeaddrinfo(res);
+    if (rc != CHURN_OK && found_remote) rc = CHURN_E_REMOTE;
+    return rc;
+}
+
+/* ---- scripts ---- */
+enum {
+    CHURN__S_FREE,
+    CHURN__S_CONNECTING,
+    CHURN__S_SENDING,
+    CHURN__S_READING,  /* REQUEST: response to its end; WS: response head */
+    CHURN__S_AWAIT,    /* UNREAD_RESPONSE: wait until bytes are readable, never read */
+    CHURN__S_IDLE      /* IDLE / TLS_STALL: wait idle_ms, discarding what arrives */
+};
+enum { CHURN__O_COMPLETED, CHURN__O_REFUSED, CHURN__O_TIMED_OUT, CHURN__O_RESET, CHURN__O_CLOSED, CHURN__O_FAILED };
+
+enum { CHURN__H_HEAD, CHURN__H_LENGTH, CHURN__H_CHUNK_SIZE, CHURN__H_CHUNK_DATA, CHURN__H_CHUNK_CRLF,
+       CHURN__H_TRAILER, CHURN__H_UNTIL_CLOSE, CHURN__H_DONE };
+
+typedef struct churn__http {
+    int state;
+    char head[4096];
+    int head_len;
+    long long remaining;
+    int line_len;     /* chunk-size / trailer line bytes seen */
+    int line_hex;     /* chunk size digits still being read */
+} churn__http;
+
+typedef struct churn__slot {
+    churn__sock fd;
+    int state;
+    int profile;
+    int measured;
+    double deadline;   /* connect / response bound */
+    double idle_until;
+    const char *out;
+    size_t out_len, out_off;
+    long long sent, received;
+    churn__http http;
+} churn__slot;
+
+typedef struct churn__engine {
+    const churn_config *cfg;
+    churn_result *res;
+    churn__target target;
+    int profile_list[CHURN_PROFILE_COUNT];
+    int profile_count;
+    int timeout_ms, idle_ms;
+    char *req_partial_headers, *req_partial_body, *req_unread, *req_request, *req_ws;
+    size_t len_partial_headers, len_partial_body, len_unread, len_request, len_ws;
+    unsigned char tls_hello[48];
+    /* per-phase run state */
+    churn_outcomes scratch;            /* warmup / probe outcomes, discarded */
+    churn_outcomes scratch_by[CHURN_PROFILE_COUNT];
+    int measured;
+    int stop;                          /* cancel or watched process gone */
+    /* sampling */
+    unsigned sample_mask;
+    long sample_every;
+    int series_cap;
+    double last_progress;
+} churn__engine;
+
+CHURN__PRIV char *churn__build_request(const char *fmt_path, const char *path, const char *host, const char *tail,
+                                       size_t *len_out) {
+    size_t n = strlen(fmt_path) + strlen(path) + strlen(host) + strlen(tail) + 64;
+    char *buf = (char *)CHURN_MALLOC(n);
+    int w;
+    if (!buf) return NULL;
+    w = snprintf(buf, n, "%s %s HTTP/1.1\r\nHost: %s\r\n%s", fmt_path, path, host, tail);
+    *len_out = w > 0 ? (size_t)w : 0;
+    return buf;
+}
+
+CHURN__PRIV int churn__engine_scripts(churn__engine *e, const char *path, const char *host) {
+    static const char body_x[512 + 1] =
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    size_t head_len;
+    char *head;
+    int i;
+    e->req_partial_headers = churn__build_request("GET", path, host, "User-Agent: churn.h\r\nX-Churn: parti",
+                                                  &e->len_partial_headers);
+    head = churn__build_request("POST", path, host,
+                                "User-Agent: churn.h\r\nContent-Type: application/octet-stream\r\n"
+                                "Content-Length: 1024\r\n\r\n",
+                                &head_len);
+    if (head) {
+        e->req_partial_body = (char *)CHURN_MALLOC(head_len + 512 + 1);
+        if (e->req_partial_body) {
+            memcpy(e->req_partial_body, head, head_len);
+            memcpy(e->req_partial_body + head_len, body_x, 512);
+            e->len_partial_body = head_len + 512;
+        }
+        CHURN_FREE(head);
+    }
+    e->req_unread = churn__build_request("GET", path, host, "User-Agent: churn.h\r\n\r\n", &e->len_unread);
+    e->req_request = churn__build_request("GET", path, host, "User-Agent: churn.h\r\nConnection: close\r\n\r\n",
+                                          &e->len_request);
+    e->req_ws = churn__build_request("GET", path, host,
+                                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                                     &e->len_ws);
+    /* TLS record (handshake, legacy version 3.1, 512 bytes declared), ClientHello header
+       (508 bytes declared), client_version 3.3, 32 "random" bytes, empty session id,
+       cipher-suites length 0: a well-formed start whose declared length never arrives. */
+    e->tls_hello[0] = 0x16; e->tls_hello[1] = 0x03; e->tls_hello[2] = 0x01; e->tls_hello[3] = 0x02; e->tls_hello[4] = 0x00;
+    e->tls_hello[5] = 0x01; e->tls_hello[6] = 0x00; e->tls_hello[7] = 0x01; e->tls_hello[8] = 0xfc;
+    e->tls_hello[9] = 0x03; e->tls_hello[10] = 0x03;
+    for (i = 0; i < 32; i++) e->tls_hello[11 + i] = (unsigned char)(0x5a ^ (i * 37));
+    e->tls_hello[43] = 0x00;                        /* session id length */
+    e->tls_hello[44] = 0x00; e->tls_hello[45] = 0x00; /* cipher suites length (cut here) */
+    e->tls_hello[46] = 0x00; e->tls_hello[47] = 0x00;
+    if (!e->req_partial_headers || !e->req_partial_body || !e->req_unread || !e->req_request || !e->req_ws)
+        return CHURN_E_NOMEM;
+    return CHURN_OK;
+}
+#define CHURN__TLS_HELLO_SENT 48
+
+CHURN__PRIV void churn__engine_free(churn__engine *e) {
+    CHURN_FREE(e->req_partial_headers);
+    CHURN_FREE(e->req_partial_body);
+    CHURN_FREE(e->req_unread);
+    CHURN_FREE(e->req_request);
+    CHURN_FREE(e->req_ws);
+}
+
+/* ---- HTTP response reader: head, then Content-Length, chunked or until close ---- */
+CHURN__PRIV int churn__ci_prefix(const char *s, const char *prefix) {
+    while (*prefix) {
+        char a = *s++, b = *prefix++;
+        if (a >= 'A' && a <= 'Z') a = (char)(a - 'A' + 'a');
+        if (b >= 'A' && b <= 'Z') b = (char)(b - 'A' + 'a');
+        if (a != b) return 0;
+    }
+    return 1;
+}
+
+/* Parses a complete head in h->head; sets the body mode. 1xx heads (but 101) are skipped. */
+CHURN__PRIV void churn__http_head_done(churn__http *h, int profile) {
+    const char *p = h->head, *line;
+    int status = 0, chunked = 0;
+    long long length = -1;
+    if (strncmp(p, "HTTP/", 5) == 0) {
+        const char *sp = strchr(p, ' ');
+        if (sp) status = atoi(sp + 1);
+    }
+    if (profile == CHURN_PROFILE_WS_UPGRADE_RESET) { h->state = CHURN__H_DONE; return; }
+    for (line = strchr(p, '\n'); line; line = strchr(line, '\n')) {
+        line++;
+        if (churn__ci_prefix(line, "content-length:")) {
+            const char *v = line + 15;
+            while (*v == ' ' || *v == '\t') v++;
+            length = 0;
+            while (*v >= '0' && *v <= '9' && length < (1LL << 50)) length = length * 10 + (*v++ - '0');
+        } else if (churn__ci_prefix(line, "transfer-encoding:")) {
+            const char *v = line + 18;
+            for (; *v && *v != '\r' && *v != '\n'; v++)
+                if (churn__ci_prefix(v, "chunked")) chunked = 1;
+        }
+    }
+    if (status >= 100 && status < 200 && status != 101) { h->state = CHURN__H_HEAD; return; }
+    if (status == 204 || status == 304 || (status >= 100 && status < 200)) h->state = CHURN__H_DONE;
+    else if (chunked) { h->state = CHURN__H_CHUNK_SIZE; h->line_len = 0; h->remaining = 0; h->line_hex = 1; }
+    else if (length >= 0) { h->remaining = length; h->state = length == 0 ? CHURN__H_DONE : CHURN__H_LENGTH; }
+    else h->state = CHURN__H_UNTIL_CLOSE;
+}
+
+/* Feeds received bytes; returns 1 when the response is complete. */
+CHURN__PRIV int churn__http_feed(churn__http *h, const char *b, size_t n, int profile) {
+    size_t i = 0;
+    while (i < n && h->state != CHURN__H_DONE) {
+        char c = b[i];
+        switch (h->state) {
+            case CHURN__H_HEAD:
+                if (h->head_len < (int)sizeof h->head - 1) h->head[h->head_len++] = c;
+                h->head[h->head_len] = '\0';
+                i++;
+                if (h->head_len >= 4 && memcmp(h->head + h->head_len - 4, "\r\n\r\n", 4) == 0) {
+                    churn__http_head_done(h, profile);
+                    h->head_len = 0;
+                } else if (h->head_len >= 2 && memcmp(h->head + h->head_len - 2, "\n\n", 2) == 0) {
+                    churn__http_head_done(h, profile); /* tolerate bare-LF servers */
+                    h->head_len = 0;
+                } else if (h->head_len >= (int)sizeof h->head - 1) {
+                    /* an oversized head: keep only the tail so the terminator is still found */
+                    memmove(h->head, h->head + sizeof h->head / 2, (size_t)h->head_len - sizeof h->head / 2);
+                    h->head_len -= (int)(sizeof h->head / 2);
+                }
+                break;
+            case CHURN__H_LENGTH: {
+                size_t take = n - i;
+                if ((long long)take > h->remaining) take = (size_t)h->remaining;
+                h->remaining -= (long long)take;
+                i += take;
+                if (h->remaining == 0) h->state = CHURN__H_DONE;
+                break;
+            }
+            case CHURN__H_CHUNK_SIZE: {
+                int v = churn__hexval(c);
+                i++;
+                if (c == '\n') {
+                    if (h->remaining == 0) { h->state = CHURN__H_TRAILER; h->line_len = 0; }
+                    else h->state = CHURN__H_CHUNK_DATA;
+                } else if (v >= 0 && h->line_hex) {
+                    if (h->remaining < (1LL << 50)) h->remaining = h->remaining * 16 + v;
+                } else {
+                    h->line_hex = 0; /* chunk extension or CR: ignored until LF */
+                }
+                break;
+            }
+            case CHURN__H_CHUNK_DATA: {
+                size_t take = n - i;
+                if ((long long)take > h->remaining) take = (size_t)h->remaining;
+                h->remaining -= (long long)take;
+                i += take;
+                if (h->remaining == 0) { h->state = CHURN__H_CHUNK_CRLF; h->line_len = 0; }
+                break;
+            }
+            case CHURN__H_CHUNK_CRLF:
+                i++;
+                if (c == '\n') { h->state = CHURN__H_CHUNK_SIZE; h->remaining = 0; h->line_hex = 1; }
+                break;
+            case CHURN__H_TRAILER:
+                i++;
+                if (c == '\n') {
+                    if (h->line_len == 0) h->state = CHURN__H_DONE;
+                    h->line_len = 0;
+                } else if (c != '\r') {
+                    h->line_len++;
+                }
+                break;
+            default: /* UNTIL_CLOSE: everything is body */
+                i = n;
+                break;
+        }
+    }
+    return h->state == CHURN__H_DONE;
+}
+
+/* ---- one cycle's life ---- */
+CHURN__PRIV void churn__count(churn__engine *e, int profile, int outcome, int connected, long long sent, long long recvd) {
+    churn_outcomes *tot = e->measured ? &e->res->outcomes : &e->scratch;
+    churn_outcomes *byp = profile < 0 ? NULL : e->measured ? &e->res->by_profile[profile] : &e->scratch_by[profile];
+    churn_outcomes *both[2];
+    int k;
+    both[0] = tot;
+    both[1] = byp;
+    for (k = 0; k < (profile >= 0 ? 2 : 1); k++) {
+        churn_outcomes *o = both[k];
+        o->attempted++;
+        if (connected) o->connected++;
+        switch (outcome) {
+            case CHURN__O_COMPLETED: o->completed++; break;
+            case CHURN__O_REFUSED: o->refused++; break;
+            case CHURN__O_TIMED_OUT: o->timed_out++; break;
+            case CHURN__O_RESET: o->reset_by_peer++; break;
+            case CHURN__O_CLOSED: o->closed_by_peer++; break;
+            default: o->failed++; break;
+        }
+        o->bytes_sent += sent;
+        o->bytes_received += recvd;
+    }
+}
+
+/* Ends the slot's cycle: closes the socket the way the script says, counts the outcome. */
+CHURN__PRIV void churn__finish(churn__engine *e, churn__slot *s, int outcome, int rst) {
+    int connected = s->state != CHURN__S_CONNECTING;
+    if (s->fd != CHURN__BAD_SOCK) {
+        if (rst) churn__sock_reset(s->fd); else churn__sock_close(s->fd);
+    }
+    if (outcome == CHURN__O_REFUSED || (outcome == CHURN__O_FAILED && s->state == CHURN__S_CONNECTING)) connected = 0;
+    if (outcome == CHURN__O_TIMED_OUT && s->state == CHURN__S_CONNECTING) connected = 0;
+    churn__count(e, s->profile, outcome, connected, s->sent, s->received);
+    s->fd = CHURN__BAD_SOCK;
+    s->state = CHURN__S_FREE;
+}
+
+CHURN__PRIV int churn__outcome_of_error(int err) {
+    if (CHURN__E_REFUSED(err)) return CHURN__O_REFUSED;
+    if (CHURN__E_RESET(err)) return CHURN__O_RESET;
+    if (CHURN__E_TIMEDOUT(err)) return CHURN__O_TIMED_OUT;
+    return CHURN__O_FAILED;
+}
+
+/* The connection is up: set the script's next step. May finish the cycle at once. */
+CHURN__PRIV void churn__connected(churn__engine *e, churn__slot *s, double now) {
+    s->state = CHURN__S_SENDING;
+    s->out = NULL;
+    s->out_len = s->out_off = 0;
+    s->deadline = now + e->timeout_ms / 1000.0;
+    switch (s->profile) {
+        case CHURN_PROFILE_RESET: churn__finish(e, s, CHURN__O_COMPLETED, 1); return;
+        case CHURN_PROFILE_CLOSE: churn__finish(e, s, CHURN__O_COMPLETED, 0); return;
+        case CHURN_PROFILE_IDLE:
+        case CHURN_PROFILE_TLS_STALL:
+            s->state = CHURN__S_IDLE;
+            s->idle_until = now + e->idle_ms / 1000.0;
+            return;
+        case CHURN_PROFILE_PARTIAL_HEADERS: s->out = e->req_partial_headers; s->out_len = e->len_partial_headers; break;
+        case CHURN_PROFILE_PARTIAL_BODY: s->out = e->req_partial_body; s->out_len = e->len_partial_body; break;
+        case CHURN_PROFILE_UNREAD_RESPONSE: s->out = e->req_unread; s->out_len = e->len_unread; break;
+        case CHURN_PROFILE_REQUEST: s->out = e->req_request; s->out_len = e->len_request; break;
+        case CHURN_PROFILE_WS_UPGRADE_RESET: s->out = e->req_ws; s->out_len = e->len_ws; break;
+        default: s->out = (const char *)e->tls_hello; s->out_len = CHURN__TLS_HELLO_SENT; break;
+    }
+    memset(&s->http, 0, sizeof s->http);
+}
+
+/* All script bytes are out: what comes next. */
+CHURN__PRIV void churn__sent_all(churn__engine *e, churn__slot *s) {
+    switch (s->profile) {
+        case CHURN_PROFILE_UNREAD_RESPONSE: s->state = CHURN__S_AWAIT; break;
+        case CHURN_PROFILE_REQUEST:
+        case CHURN_PROFILE_WS_UPGRADE_RESET: s->state = CHURN__S_READING; break;
+        default: churn__finish(e, s, CHURN__O_COMPLETED, 1); break; /* partial scripts: RST */
+    }
+}
+
+CHURN__PRIV void churn__try_send(churn__engine *e, churn__slot *s) {
+    while (s->state == CHURN__S_SENDING && s->out_off < s->out_len) {
+        long n = (long)send(s->fd, s->out + s->out_off, s->out_len - s->out_off, CHURN__SEND_FLAGS);
+        if (n < 0) {
+            int err = churn__sock_err();
+            if (CHURN__E_AGAIN(err)) return;
+            churn__finish(e, s, churn__outcome_of_error(err), 1);
+            return;
+        }
+        s->out_off += (size_t)n;
+        s->sent += n;
+    }
+    if (s->state == CHURN__S_SENDING) churn__sent_all(e, s);
+}
+
+CHURN__PRIV void churn__on_readable(churn__engine *e, churn__slot *s) {
+    char buf[16384];
+    int rounds;
+    if (s->state == CHURN__S_AWAIT) {
+        /* peek: response bytes mean the script is done; EOF or RST mean the peer quit first */
+        long n = (long)recv(s->fd, buf, 1, MSG_PEEK);
+        if (n > 0) churn__finish(e, s, CHURN__O_COMPLETED, 1);
+        else if (n == 0) churn__finish(e, s, CHURN__O_CLOSED, 1);
+        else if (!CHURN__E_AGAIN(churn__sock_err())) churn__finish(e, s, churn__outcome_of_error(churn__sock_err()), 1);
+        return;
+    }
+    for (rounds = 0; rounds < 64; rounds++) { /* bounded: a firehose server cannot starve the rest */
+        long n = (long)recv(s->fd, buf, sizeof buf, 0);
+        if (n < 0) {
+            int err = churn__sock_err();
+            if (CHURN__E_AGAIN(err)) return;
+            churn__finish(e, s, churn__outcome_of_error(err), 1);
+            return;
+        }
+        if (n == 0) {
+            if (s->state == CHURN__S_READING && s->http.state == CHURN__H_UNTIL_CLOSE)
+                churn__finish(e, s, CHURN__O_COMPLETED, 0);
+            else
+                churn__finish(e, s, CHURN__O_CLOSED, s->state != CHURN__S_READING);
+            return;
+        }
+        s->received += n;
+        if (s->state == CHURN__S_READING && churn__http_feed(&s->http, buf, (size_t)n, s->profile)) {
+            if (s->profile == CHURN_PROFILE_REQUEST) churn__finish(e, s, CHURN__O_COMPLETED, 0);
+            else churn__finish(e, s, CHURN__O_COMPLETED, 1); /* WS upgrade: RST after the head */
+            return;
+        }
+        /* IDLE / TLS_STALL discard what arrives and keep waiting */
+    }
+}
+
+CHURN__PRIV void churn__start(churn__engine *e, churn__slot *s, int profile, double now) {
+    int rc;
+    memset(s, 0, sizeof(*s));
+    s->fd = CHURN__BAD_SOCK;
+    s->profile = profile;
+    s->state = CHURN__S_CONNECTING;
+    s->deadline = now + e->timeout_ms / 1000.0;
+    s->fd = churn__sock_open(e->target.family);
+    if (s->fd == CHURN__BAD_SOCK) { churn__finish(e, s, CHURN__O_FAILED, 0); return; } /* EMFILE, ENFILE, ... */
+    do rc = connect(s->fd, (const struct sockaddr *)&e->target.addr, (socklen_t)e->target.addr_len);
+    while (rc != 0 && CHURN__E_INTR(churn__sock_err()));
+    if (rc == 0) { churn__connected(e, s, now); if (s->state == CHURN__S_SENDING) churn__try_send(e, s); return; }
+    rc = churn__sock_err();
+    if (CHURN__E_INPROGRESS(rc) || rc == EAGAIN) return;
+    churn__finish(e, s, churn__outcome_of_error(rc), 0);
+}
+
+CHURN__PRIV void churn__on_writable_connecting(churn__engine *e, churn__slot *s, double now) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = churn__sock_err();
+    if (err != 0) { churn__finish(e, s, churn__outcome_of_error(err), 0); return; }
+    churn__connected(e, s, now);
+    if (s->state == CHURN__S_SENDING) churn__try_send(e, s);
+}
+
+/* Deadlines: connect and response waits time out; idle waits end the script. */
+CHURN__PRIV void churn__on_time(churn__engine *e, churn__slot *s, double now) {
+    if (s->state == CHURN__S_IDLE) {
+        if (now >= s->idle_until) churn__finish(e, s, CHURN__O_COMPLETED, s->profile == CHURN_PROFILE_IDLE);
+        return;
+    }
+    if (s->state != CHURN__S_FREE && now >= s->deadline) churn__finish(e, s, CHURN__O_TIMED_OUT, 1);
+}
+
+CHURN__PRIV double churn__slot_wake(const churn__slot *s) {
+    return s->state == CHURN__S_IDLE ? s->idle_until : s->deadline;
+}
+
+/* ---- sampling: peak over every snapshot, a decimated series of bounded length ---- */
+CHURN__PRIV void churn__series_add(churn__engine *e, long long cycle, const churn_snapshot *s) {
+    churn_result *r = e->res;
+    if (!r->series) return;
+    if (cycle % r->series_stride != 0) return;
+    if (r->series_count == e->series_cap) {
+        /* full: keep every other sample and double the stride, so memory never grows */
+        int i, w = 0;
+        for (i = 0; i < r->series_count; i += 2) r->series[w++] = r->series[i];
+        r->series_count = w;
+        r->series_stride *= 2;
+        if (cycle % r->series_stride != 0) return;
+    }
+    r->series[r->series_count].cycle = cycle;
+    r->series[r->series_count].snapshot = *s;
+    r->series_count++;
+}
+
+CHURN__PRIV void churn__sample(churn__engine *e) {
+    churn_snapshot s;
+    int rc;
+    if (e->stop) return;
+    rc = churn_snapshot_take_some(e->cfg->watch_pid, e->sample_mask, &s);
+    if (rc == CHURN_E_NOPROC) { e->res->watch_exited = 1; e->stop = 1; return; }
+    if (rc != CHURN_OK) return;
+    churn_snapshot_peak(&e->res->peak, &s);
+    churn__series_add(e, e->res->cycles_done, &s);
+}
+
+/* After every measured cycle: sampling, progress (at most ~10 per second), cancel. */
+CHURN__PRIV void churn__after_cycle(churn__engine *e) {
+    churn_result *r = e->res;
+    if (!e->measured) return;
+    r->cycles_done++;
+    if (r->cycles_done % e->sample_every == 0) churn__sample(e);
+    if (e->cfg->progress) {
+        double now = churn__os_now();
+        if (now - e->last_progress >= 0.1 || r->cycles_done == e->res->cfg_cycles) {
+            e->last_progress = now;
+            if (e->cfg->progress(e->cfg->user, r->cycles_done, r->cfg_cycles) != 0) {
+                r->canceled = 1;
+                e->stop = 1;
+            }
+        }
+    }
+}
+
+/* Runs `count` cycles of the TCP scripts; profile of cycle i is the (i mod k)-th selected. */
+CHURN__PRIV int churn__engine_run(churn__engine *e, long long count, int concurrency) {
+    churn__slot *slots;
+    churn__pollfd *pfds;
+    int *owner;
+    long long next = 0;
+    int active = 0, i;
+    if (concurrency > count) concurrency = (int)count;
+    if (concurrency < 1) concurrency = 1;
+    slots = (churn__slot *)CHURN_MALLOC((size_t)concurrency * sizeof(*slots));
+    pfds = (churn__pollfd *)CHURN_MALLOC((size_t)concurrency * sizeof(*pfds));
+    owner = (int *)CHURN_MALLOC((size_t)concurrency * sizeof(*owner));
+    if (!slots || !pfds || !owner) {
+        CHURN_FREE(slots); CHURN_FREE(pfds); CHURN_FREE(owner);
+        return CHURN_E_NOMEM;
+    }
+    for (i = 0; i < concurrency; i++) { slots[i].state = CHURN__S_FREE; slots[i].fd = CHURN__BAD_SOCK; }
+    for (;;) {
+        double now = churn__os_now(), wake = now + 3600.0;
+        int n = 0, ready, timeout_ms;
+        /* fill free slots; scripts that finish inside churn__start free their slot again */
+        for (i = 0; i < concurrency; i++) {
+            while (slots[i].state == CHURN__S_FREE && next < count && !e->stop) {
+                int profile = e->profile_list[next % e->profile_count];
+                slots[i].measured = e->measured;
+                next++;
+                churn__start(e, &slots[i], profile, now);
+                if (slots[i].state == CHURN__S_FREE) { churn__after_cycle(e); now = churn__os_now(); }
+            }
+        }
+        active = 0;
+        for (i = 0; i < concurrency; i++) {
+            churn__slot *s = &slots[i];
+            if (s->state == CHURN__S_FREE) continue;
+            active++;
+            pfds[n].fd = s->fd;
+            pfds[n].events = (short)(s->state == CHURN__S_CONNECTING || s->state == CHURN__S_SENDING ? POLLOUT : POLLIN);
+            pfds[n].revents = 0;
+            owner[n++] = i;
+            if (churn__slot_wake(s) < wake) wake = churn__slot_wake(s);
+        }
+        if (active == 0) break;
+        timeout_ms = (int)((wake - now) * 1000.0 + 0.999);
+        if (timeout_ms < 0) timeout_ms = 0;
+        ready = churn__poll(pfds, n, timeout_ms);
+        if (ready < 0 && !CHURN__E_INTR(churn__sock_err())) {
+            /* poll itself failed (EINVAL/ENOMEM): end every cycle in flight as failed */
+            for (i = 0; i < concurrency; i++)
+                if (slots[i].state != CHURN__S_FREE) { churn__finish(e, &slots[i], CHURN__O_FAILED, 1); churn__after_cycle(e); }
+            continue;
+        }
+        now = churn__os_now();
+        for (i = 0; i < n; i++) {
+            churn__slot *s = &slots[owner[i]];
+            short rev = ready > 0 ? pfds[i].revents : 0;
+            if (s->state == CHURN__S_FREE) continue;
+            if (rev) {
+                if (s->state == CHURN__S_CONNECTING) churn__on_writable_connecting(e, s, now);
+                else if (s->state == CHURN__S_SENDING) {
+                    if (rev & (POLLERR | POLLHUP)) {
+                        int err = 0;
+                        socklen_t len = sizeof err;
+                        getsockopt(s->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len);
+                        churn__finish(e, s, err ? churn__outcome_of_error(err) : CHURN__O_CLOSED, 1);
+                    } else {
+                        churn__try_send(e, s);
+                    }
+                } else churn__on_readable(e, s);
+            }
+            if (s->state != CHURN__S_FREE) churn__on_time(e, s, now);
+            if (s->state == CHURN__S_FREE) churn__after_cycle(e);
+        }
+        if (e->stop) {
+            /* canceled or the watched process is gone: cut what is in flight */
+            for (i = 0; i < concurrency; i++)
+                if (slots[i].state != CHURN__S_FREE) { churn__finish(e, &slots[i], CHURN__O_FAILED, 1); churn__after_cycle(e); }
+            break;
+        }
+    }
+    CHURN_FREE(slots);
+    CHURN_FREE(pfds);
+    CHURN_FREE(owner);
+    return CHURN_OK;
+}
+
+CHURN__PRIV int churn__custom_run(churn__engine *e, long long count) {
+    long long i;
+    for (i = 0; i < count && !e->stop; i++) {
+        int rc = e->cfg->cycle(e->cfg->user, i);
+        churn__count(e, -1, rc == 0 ? CHURN__O_COMPLETED : CHURN__O_FAILED, 0, 0, 0); /* no profile */
+        churn__after_cycle(e);
+    }
+    return CHURN_OK;
+}
+
+/* One connection attempt with the engine's own bounds: the pre-flight probe (RESET)
+   and the restart check (REQUEST). Outcomes go to the scratch counters. */
+CHURN__PRIV int churn__single(churn__engine *e, int profile) {
+    churn_outcomes before = e->scratch;
+    int saved_list[CHURN_PROFILE_COUNT], saved_count = e->profile_count, saved_measured = e->measured, rc;
+    memcpy(saved_list, e->profile_list, sizeof saved_list);
+    e->profile_list[0] = profile;
+    e->profile_count = 1;
+    e->measured = 0;
+    rc = churn__engine_run(e, 1, 1);
+    memcpy(e->profile_list, saved_list, sizeof saved_list);
+    e->profile_count = saved_count;
+    e->measured = saved_measured;
+    if (rc != CHURN_OK) return rc;
+    if (e->scratch.completed > before.completed) return CHURN_OK;
+    if (e->scratch.connected > before.connected) return CHURN_E_IO;
+    return CHURN_E_CONNECT;
+}
+
+CHURN__PRIV int churn__validate(const churn_config *c) {
+    if (c->cycles < 1 || c->warmup_cycles < 0 || c->concurrency < 0 || c->concurrency > CHURN_MAX_CONCURRENCY ||
+        c->watch_pid < 0 || c->sample_every < 0 || c->timeout_ms < 0 || c->idle_ms < 0 || c->drain_timeout_ms < 0 ||
+        c->series_max < 0 || c->drain_max_attempts < 0 || c->ignore_count < 0 || (c->ignore_count > 0 && !c->ignore) ||
+        (c->sample_metrics & ~CHURN_METRICS_ALL) != 0 || !churn__limits_valid(&c->limits))
+        return CHURN_E_INVAL;
+    if (!c->cycle) {
+        if (c->port < 1 || c->port > 65535 || (c->profiles & ~CHURN_PROFILES_ALL) != 0) return CHURN_E_INVAL;
+        if (c->host && !churn__host_syntax_ok(c->host)) return CHURN_E_INVAL;
+        if ((c->http_path && (!c->http_path[0] || strpbrk(c->http_path, " \r\n"))) ||
+            (c->http_host && strpbrk(c->http_host, "\r\n")))
+            return CHURN_E_INVAL; /* no header injection through the config */
+    }
+    return CHURN_OK;
+}
+
+/* Run-level reasons that make a verdict inconclusive, whatever the limits said. */
+CHURN__PRIV void churn__verdict_run_reasons(const churn_config *cfg, churn_result *r) {
+    churn_verdict *v = &r->verdict;
+    const char *why = NULL;
+    if (r->canceled) why = "canceled by the progress callback";
+    else if (r->watch_exited) why = "the watched process exited during the run";
+    else if (!cfg->cycle && r->outcomes.attempted > 0 && r->outcomes.connected == 0) why = "no cycle connected";
+    else if (r->cycles_done == 0) why = "no cycle ran";
+    if (!why) return;
+    v->status = CHURN_INCONCLUSIVE;
+    v->ok = 0;
+    snprintf(v->reason, sizeof v->reason, "%s", why);
+}
+
+CHURN__API int churn_run(const churn_config *cfg, churn_result *out) {
+    churn__engine e;
+    churn_inventory before, after;
+    churn_snapshot probe;
+    int rc, i, conc;
+    long pid;
+    double t0;
+    if (!out) return CHURN_E_INVAL;
+    memset(out, 0, sizeof(*out));
+    out->restart_ok = -1;
+    churn_snapshot_init(&out->baseline);
+    churn_snapshot_init(&out->peak);
+    churn_snapshot_init(&out->post_drain);
+    out->verdict.status = CHURN_INCONCLUSIVE;
+    if (!cfg) { out->run_rc = CHURN_E_INVAL; return CHURN_E_INVAL; }
+    rc = churn__validate(cfg);
+    if (rc != CHURN_OK) { out->run_rc = rc; snprintf(out->verdict.reason, sizeof out->verdict.reason, "invalid configuration"); return rc; }
+
+    memset(&e, 0, sizeof e);
+    memset(&before, 0, sizeof before);
+    memset(&after, 0, sizeof after);
+    e.cfg = cfg;
+    e.res = out;
+    e.timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
+    e.idle_ms = cfg->idle_ms ? cfg->idle_ms : 50;
+    e.sample_mask = cfg->sample_metrics ? cfg->sample_metrics : churn__os_cheap_metrics();
+    e.sample_every = cfg->sample_every ? cfg->sample_every : (long)(cfg->cycles / 100 > 0 ? cfg->cycles / 100 : 1);
+    if (e.sample_every > cfg->cycles) e.sample_every = (long)cfg->cycles;
+    e.series_cap = cfg->series_max ? (cfg->series_max < 8 ? 8 : cfg->series_max) : CHURN_SERIES_MAX;
+    conc = cfg->concurrency ? cfg->concurrency : 1;
+    {
+        unsigned mask = cfg->profiles ? cfg->profiles : CHURN_PROFILE_BIT(CHURN_PROFILE_RESET);
+        for (i = 0; i < CHURN_PROFILE_COUNT; i++)
+            if (mask & CHURN_PROFILE_BIT(i)) e.profile_list[e.profile_count++] = i;
+        out->cfg_profiles = mask;
+    }
+    out->cfg_cycles = cfg->cycles;
+    out->cfg_warmup = cfg->warmup_cycles;
+    out->cfg_concurrency = cfg->cycle ? 1 : conc;
+    out->cfg_sample_every = (int)e.sample_every;
+    out->cfg_timeout_ms = e.timeout_ms;
+    out->cfg_idle_ms = e.idle_ms;
+    out->cfg_drain_timeout_ms = cfg->drain_timeout_ms ? cfg->drain_timeout_ms : 3000;
+    out->cfg_sample_metrics = e.sample_mask;
+    out->series_stride = e.sample_every;
+    out->started_unix = churn__os_wall();
+    churn__os_describe(out->os, sizeof out->os);
+    pid = cfg->watch_pid ? cfg->watch_pid : churn__os_pid();
+    out->watched_pid = pid;
+
+    /* The watched process must be measurable before anything is sent. */
+    rc = churn_snapshot_take_some(pid, CHURN_METRIC_BIT(CHURN_METRIC_THREADS), &probe);
+    if (rc != CHURN_OK) { out->run_rc = rc; return rc; }
+
+    if (!cfg->cycle) {
+        const char *host = cfg->host ? cfg->host : "127.0.0.1";
+        rc = churn__net_init();
+        if (rc == CHURN_OK) rc = churn__resolve(host, cfg->port, cfg->allow_remote, &e.target);
+        if (rc == CHURN_OK) rc = churn__engine_scripts(&e, cfg->http_path ? cfg->http_path : "/",
+                                                        cfg->http_host ? cfg->http_host : host);
+        if (rc == CHURN_OK && churn__single(&e, CHURN_PROFILE_RESET) != CHURN_OK) rc = CHURN_E_CONNECT;
+        if (rc != CHURN_OK) { churn__engine_free(&e); out->run_rc = rc; return rc; }
+    }
+
+    out->series = (churn_sample *)CHURN_MALLOC((size_t)e.series_cap * sizeof(*out->series));
+    if (!out->series) { churn__engine_free(&e); out->run_rc = CHURN_E_NOMEM; return CHURN_E_NOMEM; }
+
+    /* warmup: same scripts, not measured */
+    if (cfg->warmup_cycles > 0) {
+        long long before_warmup = e.scratch.attempted;
+        e.measured = 0;
+        if (cfg->cycle) churn__custom_run(&e, cfg->warmup_cycles);
+        else churn__engine_run(&e, cfg->warmup_cycles, conc);
+        out->warmup_done = e.scratch.attempted - before_warmup;
+    }
+
+    /* baseline */
+    rc = churn_snapshot_take(pid, &out->baseline);
+    if (rc != CHURN_OK) { churn__engine_free(&e); churn_result_free(out); out->run_rc = rc; return rc; }
+    out->peak = out->baseline;
+    churn__series_add(&e, 0, &out->baseline);
+    if (!cfg->no_inventory) churn_inventory_take(pid, &before);
+
+    /* measured cycles */
+    e.measured = 1;
+    e.last_progress = churn__os_now();
+    t0 = churn__os_now();
+    if (cfg->cycle) rc = churn__custom_run(&e, cfg->cycles);
+    else rc = churn__engine_run(&e, cfg->cycles, conc);
+    out->elapsed_s = churn__os_now() - t0;
+    out->cycles_per_s = out->elapsed_s > 0 ? (double)out->cycles_done / out->elapsed_s : 0.0;
+    if (rc != CHURN_OK) {
+        churn__engine_free(&e);
+        churn_inventory_free(&before);
+        churn_result_free(out);
+        out->run_rc = rc;
+        return rc;
+    }
+
+    /* drain and post-drain: full snapshots; a canceled run takes one look, no wait */
+    if (!out->watch_exited) {
+        int drain_ms = out->canceled ? 0 : out->cfg_drain_timeout_ms;
+        out->drain_rc = churn_drain_ex(pid, &out->baseline, &cfg->limits, drain_ms,
+                                       cfg->drain_max_attempts ? cfg->drain_max_attempts : CHURN_DRAIN_ATTEMPTS,
+                                       &out->post_drain, &out->drain);
+        if (out->drain_rc == CHURN_E_NOPROC) out->watch_exited = 1;
+        else churn_snapshot_peak(&out->peak, &out->post_drain);
+    }
+    if (!cfg->no_inventory && !out->watch_exited) {
+        if (churn_inventory_take(pid, &after) == CHURN_OK && before.pid) {
+            if (churn_inventory_diff(&before, &after, &out->leaked) == CHURN_OK)
+                churn_inventory_filter(&out->leaked, cfg->ignore, cfg->ignore_count);
+        }
+    }
+    churn_inventory_free(&before);
+    churn_inventory_free(&after);
+
+    /* verdict: deltas, growth, then run-level reasons */
+    churn_evaluate(&out->baseline, &out->peak, &out->post_drain, &cfg->limits, &out->verdict);
+    churn_evaluate_growth(out->series, out->series_count, &cfg->limits, &out->verdict);
+    churn__verdict_run_reasons(cfg, out);
+
+    /* stop/start after a passing drain: the server must come back and serve */
+    if (cfg->stop && cfg->start && out->verdict.ok && !out->canceled) {
+        int ok = cfg->stop(cfg->user) == 0 && cfg->start(cfg->user) == 0;
+        if (ok) {
+            if (cfg->cycle) {
+                ok = cfg->cycle(cfg->user, cfg->cycles) == 0;
+            } else {
+                int tries;
+                ok = 0;
+                for (tries = 0; tries < 20 && !ok; tries++) { /* the server may need a moment to listen */
+                    int r1 = churn__single(&e, CHURN_PROFILE_REQUEST);
+                    if (r1 == CHURN_OK) ok = 1;
+                    else if (r1 == CHURN_E_CONNECT) churn__os_sleep_ms(50);
+                    else break;
+                }
+            }
+        }
+        out->restart_ok = ok;
+        if (!ok) {
+            out->verdict.status = CHURN_FAIL;
+            out->verdict.ok = 0;
+            snprintf(out->verdict.reason, sizeof out->verdict.reason, "the server did not serve after stop/start");
+        }
+    }
+    churn__engine_free(&e);
+    out->finished_unix = churn__os_wall();
+    out->run_rc = out->canceled ? CHURN_E_CANCELED : CHURN_OK;
+    return out->run_rc;
+}
+
+#endif /* CHURN_NO_NET */
+
+/* >>report ===================================================================================
+   The JSON report (key order fixed, see churn-report.schema.json) and the human summary. */
+
+CHURN__API const char *churn_platform_name(void) { return churn__os_platform(); }
+
+/* "2026-11-22T10:04:05Z" from seconds since 1970, without gmtime (portable, reentrant). */
+CHURN__PRIV void churn__iso8601(double unix_s, char *out, size_t cap) {
+    long long t = (long long)unix_s, days, rem, y, m, d, era, doe, yoe, doy, mp;
+    if (unix_s <= 0) { churn__copyz(out, cap, ""); return; }
+    days = t / 86400;
+    rem = t % 86400;
+    /* civil-from-days (Howard Hinnant's algorithm) */
+    days += 719468;
+    era = days / 146097;
+    doe = days - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2) y++;
+    snprintf(out, cap, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ", y, m, d, rem / 3600, rem / 60 % 60, rem % 60);
+}
+
+CHURN__PRIV void churn__json_metric_value(churn_json *j, long long v) {
+    if (v == CHURN_UNKNOWN) churn_json_null(j); else churn_json_int(j, v);
+}
+
+CHURN__PRIV void churn__json_snapshot(churn_json *j, const char *key, const churn_snapshot *s) {
+    int m;
+    churn_json_key(j, key);
+    churn_json_object_begin(j);
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+        churn_json_key(j, churn__metric_names[m]);
+        churn__json_metric_value(j, s->value[m]);
+    }
+    churn_json_object_end(j);
+}
+
+CHURN__PRIV void churn__json_delta(churn_json *j, const char *key, const churn_snapshot *b, const churn_snapshot *x) {
+    int m;
+    churn_json_key(j, key);
+    churn_json_object_begin(j);
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+        churn_json_key(j, churn__metric_names[m]);
+        if (b->value[m] == CHURN_UNKNOWN || x->value[m] == CHURN_UNKNOWN) churn_json_null(j);
+        else churn_json_int(j, x->value[m] - b->value[m]);
+    }
+    churn_json_object_end(j);
+}
+
+CHURN__PRIV void churn__json_metric_list(churn_json *j, const char *key, unsigned mask) {
+    int m;
+    churn_json_key(j, key);
+    churn_json_array_begin(j);
+    for (m = 0; m < CHURN_METRIC_COUNT; m++)
+        if (mask & CHURN_METRIC_BIT(m)) churn_json_string(j, churn__metric_names[m]);
+    churn_json_array_end(j);
+}
+
+CHURN__PRIV void churn__json_outcomes(churn_json *j, const churn_outcomes *o) {
+    churn_json_object_begin(j);
+    churn_json_key(j, "attempted"); churn_json_int(j, o->attempted);
+    churn_json_key(j, "connected"); churn_json_int(j, o->connected);
+    churn_json_key(j, "completed"); churn_json_int(j, o->completed);
+    churn_json_key(j, "refused"); churn_json_int(j, o->refused);
+    churn_json_key(j, "timed_out"); churn_json_int(j, o->timed_out);
+    churn_json_key(j, "reset_by_peer"); churn_json_int(j, o->reset_by_peer);
+    churn_json_key(j, "closed_by_peer"); churn_json_int(j, o->closed_by_peer);
+    churn_json_key(j, "failed"); churn_json_int(j, o->failed);
+    churn_json_key(j, "bytes_sent"); churn_json_int(j, o->bytes_sent);
+    churn_json_key(j, "bytes_received"); churn_json_int(j, o->bytes_received);
+    churn_json_object_end(j);
+}
+
+CHURN__PRIV void churn__json_limits(churn_json *j, const churn_limits *l) {
+    int m, ph;
+    static const char *const phases[2] = {"peak", "post_drain"};
+    churn_json_key(j, "limits");
+    churn_json_object_begin(j);
+    for (ph = 0; ph < 2; ph++) {
+        const long long *v = ph == 0 ? l->peak : l->post_drain;
+        churn_json_key(j, phases[ph]);
+        churn_json_object_begin(j);
+        for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+            churn_json_key(j, churn__metric_names[m]);
+            if (v[m] < 0) churn_json_null(j); else churn_json_int(j, v[m]);
+        }
+        churn_json_object_end(j);
+    }
+    churn_json_key(j, "growth_per_1k");
+    churn_json_object_begin(j);
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+        churn_json_key(j, churn__metric_names[m]);
+        if (l->growth_per_1k[m] < 0) churn_json_null(j); else churn_json_double(j, l->growth_per_1k[m]);
+    }
+    churn_json_object_end(j);
+    churn_json_key(j, "growth_windows"); churn_json_int(j, l->growth_windows);
+    churn_json_object_end(j);
+}
+
+CHURN__API int churn_report_write_fn(const churn_config *cfg, const churn_result *r, churn_write_fn write, void *user) {
+    churn_json jj, *j = &jj;
+    churn_limits none;
+    const churn_limits *lim;
+    char ts[40];
+    int m, i;
+    if (!r || !write) return CHURN_E_INVAL;
+    churn_limits_none(&none);
+    lim = cfg ? &cfg->limits : &none;
+    churn_json_init(j, write, user, 2);
+    churn_json_object_begin(j);
+    churn_json_key(j, "schema"); churn_json_string(j, CHURN_REPORT_SCHEMA);
+    churn_json_key(j, "churn_version"); churn_json_string(j, CHURN_VERSION_STRING);
+    churn_json_key(j, "label"); churn_json_string(j, cfg && cfg->label ? cfg->label : "churn");
+    churn_json_key(j, "ok"); churn_json_bool(j, r->verdict.ok);
+    churn_json_key(j, "verdict"); churn_json_string(j, churn_status_name(r->verdict.status));
+    churn_json_key(j, "reason"); churn_json_string(j, r->verdict.reason);
+    churn_json_key(j, "platform"); churn_json_string(j, churn__os_platform());
+    churn_json_key(j, "os"); churn_json_string(j, r->os);
+    churn_json_key(j, "pid"); churn_json_int(j, r->watched_pid ? r->watched_pid : r->baseline.pid);
+    churn__iso8601(r->started_unix, ts, sizeof ts);
+    churn_json_key(j, "started_at"); if (ts[0]) churn_json_string(j, ts); else churn_json_null(j);
+    churn__iso8601(r->finished_unix, ts, sizeof ts);
+    churn_json_key(j, "finished_at"); if (ts[0]) churn_json_string(j, ts); else churn_json_null(j);
+
+    churn_json_key(j, "config");
+    churn_json_object_begin(j);
+    churn_json_key(j, "host"); churn_json_string(j, cfg && !cfg->cycle ? (cfg->host ? cfg->host : "127.0.0.1") : NULL);
+    churn_json_key(j, "port"); if (cfg && !cfg->cycle) churn_json_int(j, cfg->port); else churn_json_null(j);
+    churn_json_key(j, "custom_cycle"); churn_json_bool(j, cfg && cfg->cycle);
+    churn_json_key(j, "cycles"); churn_json_int(j, r->cfg_cycles);
+    churn_json_key(j, "warmup_cycles"); churn_json_int(j, r->cfg_warmup);
+    churn_json_key(j, "concurrency"); churn_json_int(j, r->cfg_concurrency);
+    churn_json_key(j, "profiles");
+    churn_json_array_begin(j);
+    if (!(cfg && cfg->cycle))
+        for (i = 0; i < CHURN_PROFILE_COUNT; i++)
+            if (r->cfg_profiles & CHURN_PROFILE_BIT(i)) churn_json_string(j, churn__profile_names[i]);
+    churn_json_array_end(j);
+    churn_json_key(j, "watch_pid"); churn_json_int(j, cfg ? cfg->watch_pid : 0);
+    churn_json_key(j, "sample_every"); churn_json_int(j, r->cfg_sample_every);
+    churn__json_metric_list(j, "sample_metrics", r->cfg_sample_metrics);
+    churn_json_key(j, "timeout_ms"); churn_json_int(j, r->cfg_timeout_ms);
+    churn_json_key(j, "idle_ms"); churn_json_int(j, r->cfg_idle_ms);
+    churn_json_key(j, "drain_timeout_ms"); churn_json_int(j, r->cfg_drain_timeout_ms);
+    churn_json_key(j, "allow_remote"); churn_json_bool(j, cfg && cfg->allow_remote);
+    churn_json_key(j, "http_path"); churn_json_string(j, cfg && cfg->http_path ? cfg->http_path : "/");
+    churn_json_key(j, "http_host"); churn_json_string(j, cfg && cfg->http_host ? cfg->http_host : NULL);
+    churn_json_key(j, "stop_start"); churn_json_bool(j, cfg && cfg->stop && cfg->start);
+    churn_json_key(j, "ignore");
+    churn_json_array_begin(j);
+    for (i = 0; cfg && i < cfg->ignore_count && cfg->ignore; i++) {
+        churn_json_object_begin(j);
+        churn_json_key(j, "kind"); churn_json_string(j, cfg->ignore[i].kind);
+        churn_json_key(j, "detail"); churn_json_string(j, cfg->ignore[i].detail);
+        churn_json_key(j, "thread_prefix"); churn_json_string(j, cfg->ignore[i].thread_prefix);
+        churn_json_object_end(j);
+    }
+    churn_json_array_end(j);
+    churn_json_object_end(j);
+
+    churn_json_key(j, "cycles"); churn_json_int(j, r->cycles_done);
+    churn_json_key(j, "warmup_done"); churn_json_int(j, r->warmup_done);
+    churn_json_key(j, "elapsed_s"); churn_json_double(j, r->elapsed_s);
+    churn_json_key(j, "cycles_per_s"); churn_json_double(j, r->cycles_per_s);
+    churn_json_key(j, "canceled"); churn_json_bool(j, r->canceled);
+    churn_json_key(j, "watch_exited"); churn_json_bool(j, r->watch_exited);
+    churn__json_snapshot(j, "baseline", &r->baseline);
+    churn__json_snapshot(j, "peak", &r->peak);
+    churn__json_snapshot(j, "post_drain", &r->post_drain);
+    churn_json_key(j, "deltas");
+    churn_json_object_begin(j);
+    churn__json_delta(j, "peak", &r->baseline, &r->peak);
+    churn__json_delta(j, "post_drain", &r->baseline, &r->post_drain);
+    churn_json_object_end(j);
+    churn_json_key(j, "growth_per_1k");
+    churn_json_object_begin(j);
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+        double slope;
+        churn_json_key(j, churn__metric_names[m]);
+        if (r->series_count > 0 && churn_growth_slope(r->series, r->series_count, (churn_metric)m, &slope) == CHURN_OK)
+            churn_json_double(j, slope);
+        else
+            churn_json_null(j);
+    }
+    churn_json_object_end(j);
+    churn__json_limits(j, lim);
+    churn__json_metric_list(j, "checked", r->verdict.checked);
+    churn__json_metric_list(j, "unchecked", r->verdict.unchecked);
+    churn_json_key(j, "violations");
+    churn_json_array_begin(j);
+    for (i = 0; i < r->verdict.violation_count; i++) {
+        const churn_violation *v = &r->verdict.violations[i];
+        churn_json_object_begin(j);
+        churn_json_key(j, "metric"); churn_json_string(j, churn_metric_name(v->metric));
+        churn_json_key(j, "phase"); churn_json_string(j, churn_phase_name(v->phase));
+        churn_json_key(j, "observed"); churn_json_double(j, v->observed);
+        churn_json_key(j, "limit"); churn_json_double(j, v->limit);
+        churn_json_object_end(j);
+    }
+    churn_json_array_end(j);
+    churn_json_key(j, "drain");
+    churn_json_object_begin(j);
+    churn_json_key(j, "settled"); churn_json_bool(j, r->drain.settled);
+    churn_json_key(j, "attempts"); churn_json_int(j, r->drain.attempts);
+    churn_json_key(j, "settle_s"); churn_json_double(j, r->drain.settle_s);
+    churn_json_key(j, "timeout_ms"); churn_json_int(j, r->cfg_drain_timeout_ms);
+    churn_json_object_end(j);
+    churn_json_key(j, "restart_ok");
+    if (r->restart_ok < 0) churn_json_null(j); else churn_json_bool(j, r->restart_ok);
+    churn_json_key(j, "outcomes"); churn__json_outcomes(j, &r->outcomes);
+    churn_json_key(j, "by_profile");
+    churn_json_object_begin(j);
+    if (!(cfg && cfg->cycle))
+        for (i = 0; i < CHURN_PROFILE_COUNT; i++)
+            if (r->cfg_profiles & CHURN_PROFILE_BIT(i)) {
+                churn_json_key(j, churn__profile_names[i]);
+                churn__json_outcomes(j, &r->by_profile[i]);
+            }
+    churn_json_object_end(j);
+    churn_json_key(j, "leaked");
+    churn_json_object_begin(j);
+    churn_json_key(j, "handles");
+    churn_json_array_begin(j);
+    for (i = 0; i < r->leaked.handle_count && r->leaked.handles; i++) {
+        const churn_handle_info *h = &r->leaked.handles[i];
+        churn_json_object_begin(j);
+        churn_json_key(j, "id"); churn_json_int(j, h->id);
+        churn_json_key(j, "kind"); churn_json_string_n(j, h->kind, churn__strnlen(h->kind, sizeof h->kind));
+        churn_json_key(j, "detail"); churn_json_string_n(j, h->detail, churn__strnlen(h->detail, sizeof h->detail));
+        churn_json_object_end(j);
+    }
+    churn_json_array_end(j);
+    churn_json_key(j, "threads");
+    churn_json_array_begin(j);
+    for (i = 0; i < r->leaked.thread_count && r->leaked.threads; i++) {
+        const churn_thread_info *t = &r->leaked.threads[i];
+        churn_json_object_begin(j);
+        churn_json_key(j, "tid"); churn_json_int(j, t->tid);
+        churn_json_key(j, "name"); churn_json_string_n(j, t->name, churn__strnlen(t->name, sizeof t->name));
+        churn_json_object_end(j);
+    }
+    churn_json_array_end(j);
+    churn_json_object_end(j);
+    churn_json_key(j, "series");
+    churn_json_object_begin(j);
+    churn_json_key(j, "stride"); churn_json_int(j, r->series_stride);
+    churn__json_metric_list(j, "metrics", r->cfg_sample_metrics);
+    churn_json_key(j, "samples");
+    churn_json_array_begin(j);
+    for (i = 0; i < r->series_count && r->series; i++) {
+        const churn_sample *sm = &r->series[i];
+        churn_json_object_begin(j);
+        churn_json_key(j, "cycle"); churn_json_int(j, sm->cycle);
+        churn_json_key(j, "t"); churn_json_double(j, sm->snapshot.at - r->series[0].snapshot.at);
+        for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+            if (!(r->cfg_sample_metrics & CHURN_METRIC_BIT(m))) continue;
+            churn_json_key(j, churn__metric_names[m]);
+            churn__json_metric_value(j, sm->snapshot.value[m]);
+        }
+        churn_json_object_end(j);
+    }
+    churn_json_array_end(j);
+    churn_json_object_end(j);
+    if (cfg && cfg->report_extra) {
+        int depth = j->depth;
+        churn_json_key(j, "extra");
+        cfg->report_extra(cfg->user, j);
+        if (j->depth != depth || j->after_key) j->error = j->error ? j->error : CHURN_E_INVAL;
+    }
+    churn_json_object_end(j);
+    return churn_json_finish(j);
+}
+
+typedef struct churn__membuf {
+    char *data;
+    size_t len, cap;
+    int oom;
+} churn__membuf;
+
+CHURN__PRIV int churn__membuf_write(void *user, const void *bytes, size_t n) {
+    churn__membuf *b = (churn__membuf *)user;
+    if (b->oom) return -1;
+    if (b->len + n > b->cap) {
+        size_t ncap = b->cap ? b->cap : 16384;
+        char *p;
+        while (ncap < b->len + n) ncap *= 2;
+        p = (char *)CHURN_REALLOC(b->data, ncap);
+        if (!p) { b->oom = 1; return -1; }
+        b->data = p;
+        b->cap = ncap;
+    }
+    memcpy(b->data + b->len, bytes, n);
+    b->len += n;
+    return 0;
+}
+
+#ifndef CHURN_NO_STDIO
+CHURN__API int churn_report_fprint(const churn_config *cfg, const churn_result *r, FILE *f) {
+    int rc;
+    if (!f) return CHURN_E_INVAL;
+    rc = churn_report_write_fn(cfg, r, churn_json_write_file, f);
+    if (rc == CHURN_OK && fflush(f) != 0) rc = CHURN_E_IO;
+    return rc;
+}
+
+CHURN__API int churn_report_write(const churn_config *cfg, const churn_result *r, const char *path) {
+    churn__membuf b;
+    int rc;
+    if (!r || !path || !path[0]) return CHURN_E_INVAL;
+    /* Render to memory first: a rendering error never touches the file system, and the
+       size is known before the first byte is written. */
+    memset(&b, 0, sizeof b);
+    rc = churn_report_write_fn(cfg, r, churn__membuf_write, &b);
+    if (rc == CHURN_OK && b.oom) rc = CHURN_E_NOMEM;
+    if (rc == CHURN_OK) rc = churn__os_write_atomic(path, b.data, b.len);
+    CHURN_FREE(b.data);
+    return rc;
+}
+
+CHURN__PRIV void churn__fmt_value(char *out, size_t cap, long long v, int metric) {
+    if (v == CHURN_UNKNOWN) { churn__copyz(out, cap, "-"); return; }
+    if (metric == CHURN_METRIC_RSS_BYTES || metric == CHURN_METRIC_PRIVATE_BYTES || metric == CHURN_METRIC_VIRTUAL_BYTES)
+        snprintf(out, cap, "%.1fM", (double)v / (double)CHURN__MIB);
+    else
+        snprintf(out, cap, "%lld", v);
+}
+
+CHURN__API void churn_summary_fprint(const churn_result *r, FILE *f) {
+    int m, i;
+    const churn_outcomes *o;
+    if (!r || !f) return;
+    o = &r->outcomes;
+    fprintf(f, "%-17s %12s %12s %12s %10s  %s\n", "metric", "baseline", "peak", "post-drain", "delta", "status");
+    for (m = 0; m < CHURN_METRIC_COUNT; m++) {
+        char b[32], p[32], d[32], dl[32];
+        const char *status = "ok";
+        long long bv = r->baseline.value[m], dv = r->post_drain.value[m];
+        if (bv == CHURN_UNKNOWN && r->peak.value[m] == CHURN_UNKNOWN && dv == CHURN_UNKNOWN) continue;
+        churn__fmt_value(b, sizeof b, bv, m);
+        churn__fmt_value(p, sizeof p, r->peak.value[m], m);
+        churn__fmt_value(d, sizeof d, dv, m);
+        if (bv == CHURN_UNKNOWN || dv == CHURN_UNKNOWN) churn__copyz(dl, sizeof dl, "-");
+        else if (m == CHURN_METRIC_RSS_BYTES || m == CHURN_METRIC_PRIVATE_BYTES || m == CHURN_METRIC_VIRTUAL_BYTES)
+            snprintf(dl, sizeof dl, "%+.1fM", (double)(dv - bv) / (double)CHURN__MIB);
+        else
+            snprintf(dl, sizeof dl, "%+lld", dv - bv);
+        if (r->verdict.unchecked & CHURN_METRIC_BIT(m)) status = "unchecked";
+        else if (!(r->verdict.checked & CHURN_METRIC_BIT(m))) status = "-";
+        for (i = 0; i < r->verdict.violation_count; i++)
+            if ((int)r->verdict.violations[i].metric == m) status = "FAIL";
+        fprintf(f, "%-17s %12s %12s %12s %10s  %s\n", churn__metric_names[m], b, p, d, dl, status);
+    }
+    for (i = 0; i < r->verdict.violation_count; i++) {
+        const churn_violation *v = &r->verdict.violations[i];
+        fprintf(f, "violation: %s %s observed %.6g > limit %.6g%s\n", churn_metric_name(v->metric),
+                churn_phase_name(v->phase), v->observed, v->limit, v->phase == CHURN_PHASE_GROWTH ? " per 1k cycles" : "");
+    }
+    fprintf(f, "cycles %lld in %.2f s (%.0f/s); attempted %lld connected %lld completed %lld refused %lld "
+               "timed_out %lld reset_by_peer %lld closed_by_peer %lld failed %lld\n",
+            r->cycles_done, r->elapsed_s, r->cycles_per_s, o->attempted, o->connected, o->completed, o->refused,
+            o->timed_out, o->reset_by_peer, o->closed_by_peer, o->failed);
+    fprintf(f, "drain: %s after %d snapshot%s, %.2f s\n", r->drain.settled ? "settled" : "did not settle",
+            r->drain.attempts, r->drain.attempts == 1 ? "" : "s", r->drain.settle_s);
+    if (r->restart_ok >= 0) fprintf(f, "restart: %s\n", r->restart_ok ? "ok" : "FAILED");
+    if (r->leaked.handle_count || r->leaked.thread_count) churn_inventory_fprint(&r->leaked, f, 20);
+    if (r->verdict.unchecked) {
+        fprintf(f, "unchecked (unknown here):");
+        for (m = 0; m < CHURN_METRIC_COUNT; m++)
+            if (r->verdict.unchecked & CHURN_METRIC_BIT(m)) fprintf(f, " %s", churn__metric_names[m]);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "%s%s%s\n", r->verdict.status == CHURN_PASS ? "PASS" : r->verdict.status == CHURN_FAIL ? "FAIL" : "INCONCLUSIVE",
+            r->verdict.reason[0] ? ": " : "", r->verdict.reason);
+}
+#endif /* CHURN_NO_STDIO */
+
+#endif /* CHURN__IMPL_INCLUDED */
+#endif /* CHURN_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+This software is available under 2 licenses -- choose whichever you prefer.
+------------------------------------------------------------------------------
+ALTERNATIVE A - MIT License
+Copyright (c) 2026 churn.h authors
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+ALTERNATIVE B - Public Domain (www.unlicense.org)
+This is free and unencumbered software released into the public domain.
+Anyone is free to copy, modify, publish, use, compile, sell, or distribute this
+software, either in source code form or as a compiled binary, for any purpose,
+commercial or non-commercial, and by any means.
+In jurisdictions that recognize copyright laws, the author or authors of this
+software dedicate any and all copyright interest in the software to the public
+domain. We make this dedication for the benefit of the public at large and to
+the detriment of our heirs and successors. We intend this dedication to be an
+overt act of relinquishment in perpetuity of all present and future rights to
+this software under copyright law.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN
+ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
+WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+------------------------------------------------------------------------------
+*/
