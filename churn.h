@@ -520,7 +520,8 @@ typedef struct churn_config {
     int          idle_ms;         /* IDLE and TLS_STALL wait; 0 -> 50 */
     int          drain_timeout_ms;/* 0 -> 3000 */
     int          allow_remote;    /* non-loopback targets are refused unless set */
-    unsigned     sample_metrics;  /* in-run mask; 0 -> churn_metrics_cheap() */
+    unsigned     sample_metrics;  /* in-run mask; 0 -> churn_metrics_cheap() plus every metric
+                                     with a growth limit */
     churn_limits limits;          /* churn_config_init: release */
     int  (*cycle)(void *user, long long index);   /* custom cycle instead of TCP profiles; 0 = ok */
     int  (*stop)(void *user);                     /* optional stop/start after a passing drain */
@@ -805,6 +806,11 @@ CHURN__PRIV size_t churn__strnlen(const char *s, size_t cap) {
 }
 CHURN__PRIV void churn__copyz(char *dst, size_t cap, const char *src) {
     churn__copy(dst, cap, src, strlen(src));
+}
+/* Appends with truncation; dst is a terminated string within cap. */
+CHURN__PRIV void churn__cat(char *dst, size_t cap, const char *src) {
+    size_t n = churn__strnlen(dst, cap);
+    if (n < cap) churn__copyz(dst + n, cap - n, src);
 }
 
 /* Growable array helper: ensures room for one more element. */
@@ -1490,7 +1496,7 @@ CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out)
     }
 
     if (mask & (CHURN_METRIC_BIT(CHURN_METRIC_CHILDREN) | CHURN_METRIC_BIT(CHURN_METRIC_ZOMBIES))) {
-        long long live, dead;
+        long long live = CHURN_UNKNOWN, dead = CHURN_UNKNOWN;
         if (churn__linux_children(pid, &live, &dead) == CHURN_OK) {
             if (CHURN__WANT(mask, CHURN_METRIC_CHILDREN)) out->value[CHURN_METRIC_CHILDREN] = live;
             if (CHURN__WANT(mask, CHURN_METRIC_ZOMBIES)) out->value[CHURN_METRIC_ZOMBIES] = dead;
@@ -1707,8 +1713,13 @@ CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
 CHURN__PRIV const char *churn__os_platform(void) { return "linux"; }
 CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
     struct utsname u;
-    if (uname(&u) == 0) snprintf(out, cap, "%s %s %s", u.sysname, u.release, u.machine);
-    else churn__copyz(out, cap, "Linux");
+    churn__copyz(out, cap, "Linux");
+    if (uname(&u) == 0) {
+        churn__cat(out, cap, " ");
+        churn__cat(out, cap, u.release);
+        churn__cat(out, cap, " ");
+        churn__cat(out, cap, u.machine);
+    }
 }
 
 /* Atomic replace: temp file in the same directory, fsync, rename, fsync the directory. */
@@ -3219,7 +3230,14 @@ CHURN__API int churn_run(const churn_config *cfg, churn_result *out) {
     e.res = out;
     e.timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
     e.idle_ms = cfg->idle_ms ? cfg->idle_ms : 50;
-    e.sample_mask = cfg->sample_metrics ? cfg->sample_metrics : churn__os_cheap_metrics();
+    /* default in-run sample: the cheap metrics, plus any metric whose growth is limited
+       (a growth limit on an unsampled metric could only ever be "unchecked") */
+    e.sample_mask = cfg->sample_metrics;
+    if (!e.sample_mask) {
+        e.sample_mask = churn__os_cheap_metrics();
+        for (i = 0; i < CHURN_METRIC_COUNT; i++)
+            if (cfg->limits.growth_per_1k[i] >= 0) e.sample_mask |= CHURN_METRIC_BIT(i);
+    }
     e.sample_every = cfg->sample_every ? cfg->sample_every : (long)(cfg->cycles / 100 > 0 ? cfg->cycles / 100 : 1);
     if (e.sample_every > cfg->cycles) e.sample_every = (long)cfg->cycles;
     e.series_cap = cfg->series_max ? (cfg->series_max < 8 ? 8 : cfg->series_max) : CHURN_SERIES_MAX;
@@ -3454,7 +3472,7 @@ CHURN__API int churn_report_write_fn(const churn_config *cfg, const churn_result
     churn_json jj, *j = &jj;
     churn_limits none;
     const churn_limits *lim;
-    char ts[40];
+    char ts[64];
     int m, i;
     if (!r || !write) return CHURN_E_INVAL;
     churn_limits_none(&none);
