@@ -662,6 +662,12 @@ CHURN_DEF void churn_summary_fprint(const churn_result *r, FILE *f);
 #include <netdb.h>
 #include <sys/un.h>
 #endif
+#if defined(CHURN__WINDOWS)
+/* CHURN-WINDOWS-INCLUDES */
+#endif
+#if defined(CHURN__MACOS)
+/* CHURN-MACOS-INCLUDES */
+#endif
 #if defined(CHURN__LINUX)
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -724,7 +730,11 @@ extern int clock_gettime(clockid_t clock_id, struct timespec *tp);
      churn__os_sleep_ms(ms)
      churn__os_snapshot(pid, mask, out)           pid > 0, resolved; fills the masked metrics
      churn__os_inventory(pid, out)                fills handles and threads
-     churn__os_cheap_metrics()                    the O(1) metrics of this platform */
+     churn__os_cheap_metrics()                    the O(1) metrics of this platform
+     churn__os_platform()                         "linux", "windows", "macos"
+     churn__os_describe(buf, cap)                 OS name, release, machine for the report
+     churn__os_write_atomic(path, data, len)      temp file + flush + rename over path
+   and, unless CHURN_NO_NET, the socket shim in >>churn loop (churn__sock, churn__poll, ...). */
 CHURN__PRIV long   churn__os_pid(void);
 CHURN__PRIV double churn__os_now(void);
 CHURN__PRIV double churn__os_wall(void);
@@ -732,6 +742,9 @@ CHURN__PRIV void   churn__os_sleep_ms(int ms);
 CHURN__PRIV int    churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out);
 CHURN__PRIV int    churn__os_inventory(long pid, churn_inventory *out);
 CHURN__PRIV unsigned churn__os_cheap_metrics(void);
+CHURN__PRIV const char *churn__os_platform(void);
+CHURN__PRIV void   churn__os_describe(char *out, size_t cap);
+CHURN__PRIV int    churn__os_write_atomic(const char *path, const char *data, size_t len);
 
 #define CHURN__ERROR_CASE(name, value, text) case value: return text;
 CHURN__API const char *churn_strerror(int code) {
@@ -811,6 +824,22 @@ CHURN__PRIV void churn__copyz(char *dst, size_t cap, const char *src) {
 CHURN__PRIV void churn__cat(char *dst, size_t cap, const char *src) {
     size_t n = churn__strnlen(dst, cap);
     if (n < cap) churn__copyz(dst + n, cap - n, src);
+}
+
+CHURN__PRIV int churn__hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+CHURN__PRIV long long churn__parse_ll(const char **pp) {
+    const char *p = *pp;
+    long long v = 0;
+    while (*p == ' ') p++;
+    while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+    *pp = p;
+    return v;
 }
 
 /* Growable array helper: ensures room for one more element. */
@@ -1025,15 +1054,6 @@ CHURN__PRIV long long churn__status_field(const char *buf, const char *key) {
     return -1;
 }
 
-CHURN__PRIV long long churn__parse_ll(const char **pp) {
-    const char *p = *pp;
-    long long v = 0;
-    while (*p == ' ') p++;
-    while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
-    *pp = p;
-    return v;
-}
-
 /* Process existence and permission, for clear NOPROC/PERM codes. */
 CHURN__PRIV int churn__linux_check_pid(long pid) {
     char path[64];
@@ -1187,13 +1207,6 @@ CHURN__PRIV int churn__linux_inet_diag(int family, int protocol, unsigned states
     }
     churn__close(fd);
     return rc;
-}
-
-CHURN__PRIV int churn__hexval(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 /* "0100007F:1F90" (IPv4: one host-order 32-bit word; IPv6: four of them) */
@@ -1781,6 +1794,18 @@ out:
 }
 
 #endif /* CHURN__LINUX */
+
+/* >>snapshot windows =========================================================================
+   psapi, toolhelp, iphlpapi and ntdll (loaded at run time). */
+#if defined(CHURN__WINDOWS)
+/* CHURN-WINDOWS-SECTION */
+#endif /* CHURN__WINDOWS */
+
+/* >>snapshot macos ===========================================================================
+   libproc and Mach. */
+#if defined(CHURN__MACOS)
+/* CHURN-MACOS-SECTION */
+#endif /* CHURN__MACOS */
 
 /* >>inventory ================================================================================
    Portable inventory API on top of churn__os_inventory. Identity of a handle is
@@ -2520,6 +2545,9 @@ CHURN__PRIV churn__sock churn__sock_open(int family) {
 #define CHURN__E_RESET(e) ((e) == ECONNRESET || (e) == EPIPE || (e) == ECONNABORTED)
 #define CHURN__E_TIMEDOUT(e) ((e) == ETIMEDOUT)
 #define CHURN__E_INTR(e) ((e) == EINTR)
+#endif
+#if defined(CHURN__WINDOWS)
+/* CHURN-WINDOWS-SOCKET-SHIM */
 #endif
 
 CHURN__PRIV void churn__sock_reset(churn__sock s) {
