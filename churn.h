@@ -200,6 +200,14 @@ Outcomes: every attempted cycle ends in exactly one class:
 so attempted == completed + refused + timed_out + reset_by_peer + closed_by_peer
 + failed. connected counts cycles whose TCP connect succeeded.
 
+When the watched process is the caller (watch_pid 0: a server on a thread of the
+test), in-run samples leave out the harness's own client sockets still in flight
+from handles and sockets; baseline and post-drain are taken with none in flight.
+Custom cycles (cfg.cycle) run one at a time; their index counts from 0 in the
+warmup and again from 0 in the measured phase; a non-zero return is `failed`.
+The loop never installs signal handlers and never changes the caller's signal
+dispositions.
+
 REPORTS
 =======
 churn_report_write(&cfg, &res, path) writes the JSON report to a temporary file
@@ -2687,6 +2695,8 @@ typedef struct churn__engine {
     churn_outcomes scratch_by[CHURN_PROFILE_COUNT];
     int measured;
     int stop;                          /* cancel or watched process gone */
+    int open_socks;                    /* the engine's own sockets open right now */
+    int watch_self;                    /* watched process is this one: exclude open_socks */
     /* sampling */
     unsigned sample_mask;
     long sample_every;
@@ -2903,6 +2913,7 @@ CHURN__PRIV void churn__finish(churn__engine *e, churn__slot *s, int outcome, in
     int connected = s->state != CHURN__S_CONNECTING;
     if (s->fd != CHURN__BAD_SOCK) {
         if (rst) churn__sock_reset(s->fd); else churn__sock_close(s->fd);
+        e->open_socks--;
     }
     if (outcome == CHURN__O_REFUSED || (outcome == CHURN__O_FAILED && s->state == CHURN__S_CONNECTING)) connected = 0;
     if (outcome == CHURN__O_TIMED_OUT && s->state == CHURN__S_CONNECTING) connected = 0;
@@ -3012,6 +3023,7 @@ CHURN__PRIV void churn__start(churn__engine *e, churn__slot *s, int profile, dou
     s->deadline = now + e->timeout_ms / 1000.0;
     s->fd = churn__sock_open(e->target.family);
     if (s->fd == CHURN__BAD_SOCK) { churn__finish(e, s, CHURN__O_FAILED, 0); return; } /* EMFILE, ENFILE, ... */
+    e->open_socks++;
     do rc = connect(s->fd, (const struct sockaddr *)&e->target.addr, (socklen_t)e->target.addr_len);
     while (rc != 0 && CHURN__E_INTR(churn__sock_err()));
     if (rc == 0) { churn__connected(e, s, now); if (s->state == CHURN__S_SENDING) churn__try_send(e, s); return; }
@@ -3067,6 +3079,11 @@ CHURN__PRIV void churn__sample(churn__engine *e) {
     rc = churn_snapshot_take_some(e->cfg->watch_pid, e->sample_mask, &s);
     if (rc == CHURN_E_NOPROC) { e->res->watch_exited = 1; e->stop = 1; return; }
     if (rc != CHURN_OK) return;
+    if (e->watch_self) {
+        /* the harness's own client sockets are not the server's: leave them out */
+        if (s.value[CHURN_METRIC_HANDLES] != CHURN_UNKNOWN) s.value[CHURN_METRIC_HANDLES] -= e->open_socks;
+        if (s.value[CHURN_METRIC_SOCKETS] != CHURN_UNKNOWN) s.value[CHURN_METRIC_SOCKETS] -= e->open_socks;
+    }
     churn_snapshot_peak(&e->res->peak, &s);
     churn__series_add(e, e->res->cycles_done, &s);
 }
@@ -3289,6 +3306,7 @@ CHURN__API int churn_run(const churn_config *cfg, churn_result *out) {
     churn__os_describe(out->os, sizeof out->os);
     pid = cfg->watch_pid ? cfg->watch_pid : churn__os_pid();
     out->watched_pid = pid;
+    e.watch_self = pid == churn__os_pid();
 
     /* The watched process must be measurable before anything is sent. */
     rc = churn_snapshot_take_some(pid, CHURN_METRIC_BIT(CHURN_METRIC_THREADS), &probe);
