@@ -1037,6 +1037,9 @@ CHURN__PRIV long churn__read_small(const char *path, char *buf, size_t cap) {
         }
         if (n == 0) break;
         len += (size_t)n;
+        /* /proc seq files hand out whole records: a short read ending in a newline is the
+           end, which saves the second read() that would only return 0 */
+        if ((size_t)n < cap - 1 - (len - (size_t)n) && buf[len - 1] == '\n') break;
     }
     buf[len] = '\0';
     churn__close(fd);
@@ -1411,7 +1414,7 @@ CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out)
     char path[64];
     struct stat st;
     int self = pid == churn__os_pid();
-    int rc = churn__linux_check_pid(pid);
+    int rc = self ? CHURN_OK : churn__linux_check_pid(pid); /* we cannot vanish under ourselves */
     long long page = sysconf(_SC_PAGESIZE);
     unsigned mem_mask = CHURN_METRIC_BIT(CHURN_METRIC_RSS_BYTES) | CHURN_METRIC_BIT(CHURN_METRIC_PRIVATE_BYTES) |
                         CHURN_METRIC_BIT(CHURN_METRIC_VIRTUAL_BYTES);
@@ -1526,7 +1529,7 @@ CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out)
     /* gdi_objects / user_objects: Windows only, stay CHURN_UNKNOWN. */
 
     /* The process may have exited while we read: do not report a half snapshot as real. */
-    return churn__linux_check_pid(pid);
+    return self ? CHURN_OK : churn__linux_check_pid(pid);
 }
 
 /* Inventory, Linux: one readlinkat + fstatat per fd; the socket tables are read once per
@@ -1669,7 +1672,8 @@ CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
         n = readlinkat(dfd, de->d_name, target, sizeof target - 1);
         if (n < 0) { out->skipped++; continue; } /* closed meanwhile, or unreadable */
         target[n] = '\0';
-        have_st = fstatat(dfd, de->d_name, &st, 0) == 0;
+        /* our own fds: fstat is a third of the cost of a stat through /proc */
+        have_st = self ? fstat(fd, &st) == 0 : fstatat(dfd, de->d_name, &st, 0) == 0;
         if (churn__grow((void **)&out->handles, &cap, out->handle_count, sizeof(*out->handles)) != CHURN_OK) {
             closedir(d);
             return CHURN_E_NOMEM;
