@@ -77,6 +77,9 @@ static void bb_byte(bbuf *b, unsigned c) {
     unsigned char x = (unsigned char)c;
     bb_put(b, &x, 1);
 }
+static int bb_eq(const bbuf *a, const bbuf *b) {
+    return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
+}
 static void bb_free(bbuf *b) {
     free(b->p);
     memset(b, 0, sizeof *b);
@@ -381,7 +384,7 @@ static void check_escape_exact(const char *s, size_t n, const char *want, const 
     bbuf a = {0, 0, 0}, b = {0, 0, 0};
     norm_hex(got, &a);
     norm_hex(want, &b);
-    if (len != strlen(want) || len != strlen(got) || a.n != b.n || memcmp(a.p, b.p, a.n) != 0) {
+    if (len != strlen(want) || len != strlen(got) || !bb_eq(&a, &b)) {
         char msg[512], vis[200];
         size_t i, k = 0;
         for (i = 0; i < len && k + 5 < sizeof vis; i++) {
@@ -414,7 +417,7 @@ static long check_escape_semantic(const char *s, size_t n, const char *file, int
         reference_text((const unsigned char *)s, n, &ref, &bad_parts);
         collapse_fffd(&text, &c1);
         collapse_fffd(&ref, &c2);
-        if (c1.n != c2.n || memcmp(c1.p, c2.p, c1.n) != 0)
+        if (!bb_eq(&c1, &c2))
             ct_fail_at(file, line, "escape: decoded text differs from the input's valid characters "
                                    "(a character swallowed, or a bad sequence not replaced)");
         fffd = (long)count_fffd(&text);
@@ -678,7 +681,7 @@ CT_TEST(indented_equals_compact) {
         strip_ws(a.buf, &sa);
         strip_ws(b.buf, &sb);
         CT_CHECK(sa.n == a.len); /* compact has no whitespace outside strings */
-        CT_CHECK(sa.n == sb.n && memcmp(sa.p, sb.p, sa.n) == 0);
+        CT_CHECK(bb_eq(&sa, &sb));
         bb_free(&sa);
         bb_free(&sb);
         sink_reset(&a);
@@ -880,7 +883,7 @@ CT_TEST(long_strings_match_escape) {
         "\xE2\x82\xAC\x80\x80\x80",
         "\xC3\xA9\x80\x80\x80\x80",
         "\xF0\x9F\x98\x80\xF0\x9F\x98\x80",
-        "\xF0\x9F\x98" "abc",                 /* truncated */
+        ("\xF0\x9F\x98" "abc"),               /* truncated */
         "\x01\"\\\x1f",
         "\xED\xA0\x80\xC0\x80",
     };
