@@ -469,6 +469,7 @@ typedef struct churn_json {
     int   depth;
     int   indent;          /* spaces per level; 0: compact */
     unsigned char need_comma[64];
+    unsigned char is_object[64];
     unsigned char after_key;
 } churn_json;
 
@@ -1541,7 +1542,7 @@ CHURN__PRIV void churn__linux_classify(const char *target, const struct stat *st
     static const struct { const char *link; const char *kind; } anon[] = {
         {"anon_inode:[eventfd]", "eventfd"}, {"anon_inode:[eventpoll]", "epoll"},
         {"anon_inode:[timerfd]", "timerfd"}, {"anon_inode:[signalfd]", "signalfd"},
-        {"anon_inode:inotify", "inotify"},   {"anon_inode:[pidfd]", "pidfd"}};
+        {"anon_inode:inotify", "inotify"}};
     int i;
     churn__copyz(h->detail, sizeof h->detail, target);
     if (strncmp(target, "socket:[", 8) == 0) { churn__copyz(h->kind, sizeof h->kind, "socket"); return; }
@@ -1682,12 +1683,9 @@ CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
         memset(h, 0, sizeof(*h));
         h->id = fd;
         churn__linux_classify(target, &st, have_st, h);
-        if (have_st) {
-            /* identity: device and inode; anon inodes share one inode, so add the fd's
-               fdinfo-free signature (mode) and rely on the kind for those */
-            h->object = ((unsigned long long)st.st_dev << 40) ^ (unsigned long long)st.st_ino;
-            if (S_ISSOCK(st.st_mode)) h->object = (unsigned long long)st.st_ino;
-        }
+        /* identity: the inode (socket, pipe, file); anon inodes all share one, so for
+           them the kind and detail carry the identity */
+        if (have_st) h->object = (unsigned long long)st.st_ino;
         if (strcmp(h->kind, "socket") == 0) nsock++;
     }
     closedir(d);
@@ -1851,9 +1849,11 @@ CHURN__API int churn_inventory_take(long pid, churn_inventory *out) {
 }
 
 CHURN__PRIV int churn__same_handle(const churn_handle_info *a, const churn_handle_info *b) {
-    if (a->id != b->id || strcmp(a->kind, b->kind) != 0) return 0;
-    if (a->object || b->object) return a->object == b->object;
-    return strcmp(a->detail, b->detail) == 0;
+    if (a->id != b->id || a->object != b->object || strcmp(a->kind, b->kind) != 0) return 0;
+    /* files: the inode alone could repeat across devices; the path settles it */
+    if (!a->object || strcmp(a->kind, "file") == 0 || strcmp(a->kind, "dir") == 0)
+        return strcmp(a->detail, b->detail) == 0;
+    return 1;
 }
 
 CHURN__PRIV int churn__cmp_handle_id(const void *x, const void *y) {
@@ -2071,10 +2071,10 @@ CHURN__PRIV int churn__limits_valid(const churn_limits *l) {
     return l->growth_windows >= 0 && l->growth_min_samples >= 0;
 }
 
-CHURN__PRIV int churn__limits_any(const churn_limits *l) {
+CHURN__PRIV int churn__limits_any(const churn_limits *l, int with_growth) {
     int i;
     for (i = 0; i < CHURN_METRIC_COUNT; i++)
-        if (l->peak[i] >= 0 || l->post_drain[i] >= 0 || l->growth_per_1k[i] >= 0) return 1;
+        if (l->peak[i] >= 0 || l->post_drain[i] >= 0 || (with_growth && l->growth_per_1k[i] >= 0)) return 1;
     return 0;
 }
 
@@ -2090,14 +2090,14 @@ CHURN__PRIV void churn__verdict_add(churn_verdict *v, int m, churn_phase ph, dou
 
 /* Status from what was found: violations fail; limits that could not be judged at all
    make it inconclusive; otherwise pass. Run-level reasons are layered on by churn_run. */
-CHURN__PRIV void churn__verdict_settle(churn_verdict *v, const churn_limits *l) {
+CHURN__PRIV void churn__verdict_settle(churn_verdict *v, const churn_limits *l, int with_growth) {
     if (v->violation_count > 0) {
         const churn_violation *x = &v->violations[0];
         v->status = CHURN_FAIL;
         snprintf(v->reason, sizeof v->reason, "%d violation%s, first: %s %s %.6g > %.6g", v->violation_count,
                  v->violation_count == 1 ? "" : "s", churn_metric_name(x->metric), churn_phase_name(x->phase),
                  x->observed, x->limit);
-    } else if (churn__limits_any(l) && v->checked == 0) {
+    } else if (churn__limits_any(l, with_growth) && v->checked == 0) {
         v->status = CHURN_INCONCLUSIVE;
         snprintf(v->reason, sizeof v->reason, "no limited metric could be measured");
     } else {
@@ -2132,7 +2132,7 @@ CHURN__API int churn_evaluate(const churn_snapshot *baseline, const churn_snapsh
                 churn__verdict_add(out, m, ph == 0 ? CHURN_PHASE_PEAK : CHURN_PHASE_POST_DRAIN, (double)(x - b), (double)lim);
         }
     }
-    churn__verdict_settle(out, limits);
+    churn__verdict_settle(out, limits, 0); /* growth is judged by churn_evaluate_growth */
     return CHURN_OK;
 }
 
@@ -2192,7 +2192,7 @@ CHURN__API int churn_evaluate_growth(const churn_sample *series, int count, cons
                             churn_growth_every_window(series, count, (churn_metric)m, limits->growth_windows)))
             churn__verdict_add(verdict, m, CHURN_PHASE_GROWTH, slope, lim);
     }
-    churn__verdict_settle(verdict, limits);
+    churn__verdict_settle(verdict, limits, 1);
     return CHURN_OK;
 }
 
@@ -2278,14 +2278,21 @@ CHURN__PRIV void churn__json_newline(churn_json *j) {
 }
 
 /* Called before every value or key: the comma and indentation that precede it. */
-CHURN__PRIV void churn__json_pre(churn_json *j) {
-    if (j->after_key) { j->after_key = 0; return; }
+CHURN__PRIV void churn__json_pre_any(churn_json *j, int is_key) {
+    if (j->after_key) {
+        if (is_key) j->error = CHURN_E_INVAL; /* key, key: the first one has no value */
+        j->after_key = 0;
+        return;
+    }
+    /* objects hold key/value pairs, arrays and the top level hold values */
+    if ((j->depth > 0 && j->is_object[j->depth]) != !!is_key) { j->error = CHURN_E_INVAL; return; }
     if (j->depth > 0) {
         if (j->need_comma[j->depth]) churn__json_raw(j, ",", 1);
         churn__json_newline(j);
         j->need_comma[j->depth] = 1;
     }
 }
+CHURN__PRIV void churn__json_pre(churn_json *j) { churn__json_pre_any(j, 0); }
 
 CHURN__PRIV void churn__json_open(churn_json *j, const char *c) {
     if (!j || j->error) return;
@@ -2294,11 +2301,12 @@ CHURN__PRIV void churn__json_open(churn_json *j, const char *c) {
     if (j->depth + 1 >= (int)sizeof j->need_comma) { j->error = CHURN_E_INVAL; return; }
     j->depth++;
     j->need_comma[j->depth] = 0;
+    j->is_object[j->depth] = (unsigned char)(c[0] == '{');
 }
 CHURN__PRIV void churn__json_close(churn_json *j, const char *c) {
     int had;
     if (!j || j->error) return;
-    if (j->depth <= 0) { j->error = CHURN_E_INVAL; return; }
+    if (j->depth <= 0 || j->after_key || j->is_object[j->depth] != (c[0] == '}')) { j->error = CHURN_E_INVAL; return; }
     had = j->need_comma[j->depth];
     j->depth--;
     if (had) churn__json_newline(j);
@@ -2341,72 +2349,75 @@ CHURN__PRIV size_t churn__utf8_bad_len(const unsigned char *s, size_t n) {
     return i;
 }
 
-CHURN__API size_t churn_json_escape(const char *str, size_t n, char *out, size_t cap) {
+/* Escapes the unit (byte or UTF-8 sequence) at s[*i] into out (at most 6 bytes); advances *i.
+   One function for churn_json_escape and the streaming writer, so both give the same bytes. */
+CHURN__PRIV size_t churn__escape_unit(const unsigned char *s, size_t n, size_t *i, char *out) {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0, len = 0;
-#define CHURN__PUT(ch) do { if (len + 1 < cap) out[len] = (char)(ch); len++; } while (0)
-    if (!s) n = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k;
-        if (c < 0x80) {
-            switch (c) {
-                case '"': CHURN__PUT('\\'); CHURN__PUT('"'); break;
-                case '\\': CHURN__PUT('\\'); CHURN__PUT('\\'); break;
-                case '\b': CHURN__PUT('\\'); CHURN__PUT('b'); break;
-                case '\f': CHURN__PUT('\\'); CHURN__PUT('f'); break;
-                case '\n': CHURN__PUT('\\'); CHURN__PUT('n'); break;
-                case '\r': CHURN__PUT('\\'); CHURN__PUT('r'); break;
-                case '\t': CHURN__PUT('\\'); CHURN__PUT('t'); break;
-                default:
-                    if (c < 0x20) {
-                        CHURN__PUT('\\'); CHURN__PUT('u'); CHURN__PUT('0'); CHURN__PUT('0');
-                        CHURN__PUT(hex[c >> 4]); CHURN__PUT(hex[c & 15]);
-                    } else {
-                        CHURN__PUT(c);
-                    }
-            }
-            i++;
-            continue;
-        }
-        k = churn__utf8_len(s + i, n - i);
-        if (k) {
-            size_t t;
-            for (t = 0; t < k; t++) CHURN__PUT(s[i + t]);
-            i += k;
-        } else {
-            CHURN__PUT(0xEF); CHURN__PUT(0xBF); CHURN__PUT(0xBD);
-            i += churn__utf8_bad_len(s + i, n - i);
+    unsigned c = s[*i];
+    size_t k;
+    if (c < 0x80) {
+        (*i)++;
+        switch (c) {
+            case '"': out[0] = '\\'; out[1] = '"'; return 2;
+            case '\\': out[0] = '\\'; out[1] = '\\'; return 2;
+            case '\b': out[0] = '\\'; out[1] = 'b'; return 2;
+            case '\f': out[0] = '\\'; out[1] = 'f'; return 2;
+            case '\n': out[0] = '\\'; out[1] = 'n'; return 2;
+            case '\r': out[0] = '\\'; out[1] = 'r'; return 2;
+            case '\t': out[0] = '\\'; out[1] = 't'; return 2;
+            default:
+                if (c < 0x20) {
+                    out[0] = '\\'; out[1] = 'u'; out[2] = '0'; out[3] = '0';
+                    out[4] = hex[c >> 4]; out[5] = hex[c & 15];
+                    return 6;
+                }
+                out[0] = (char)c;
+                return 1;
         }
     }
-#undef CHURN__PUT
+    k = churn__utf8_len(s + *i, n - *i);
+    if (k) {
+        memcpy(out, s + *i, k);
+        *i += k;
+        return k;
+    }
+    *i += churn__utf8_bad_len(s + *i, n - *i);
+    out[0] = (char)0xEF; out[1] = (char)0xBF; out[2] = (char)0xBD; /* U+FFFD */
+    return 3;
+}
+
+CHURN__API size_t churn_json_escape(const char *str, size_t n, char *out, size_t cap) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, len = 0;
+    char unit[8];
+    if (!s) n = 0;
+    while (i < n) {
+        size_t k = churn__escape_unit(s, n, &i, unit), t;
+        for (t = 0; t < k; t++, len++)
+            if (len + 1 < cap) out[len] = unit[t];
+    }
     if (cap) out[len < cap ? len : cap - 1] = '\0';
     return len;
 }
 
-CHURN__PRIV void churn__json_str(churn_json *j, const char *s, size_t n) {
+CHURN__PRIV void churn__json_str(churn_json *j, const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
     char buf[512];
-    size_t i = 0;
+    size_t i = 0, len = 0;
     churn__json_raw(j, "\"", 1);
-    /* escape in slices so arbitrary lengths need no allocation; cut only at sequence starts */
     while (i < n && !j->error) {
-        size_t take = n - i, len;
-        if (take > 80) {
-            take = 80;
-            while (take > 1 && (((const unsigned char *)s)[i + take] & 0xC0) == 0x80 && take > 76) take--;
-        }
-        len = churn_json_escape(s + i, take, buf, sizeof buf);
-        churn__json_raw(j, buf, len);
-        i += take;
+        len += churn__escape_unit(s, n, &i, buf + len);
+        if (len > sizeof buf - 8) { churn__json_raw(j, buf, len); len = 0; }
     }
+    churn__json_raw(j, buf, len);
     churn__json_raw(j, "\"", 1);
 }
 
 CHURN__API void churn_json_key(churn_json *j, const char *key) {
     if (!j || j->error) return;
     if (!key) { j->error = CHURN_E_INVAL; return; }
-    churn__json_pre(j);
+    churn__json_pre_any(j, 1);
+    if (j->error) return;
     churn__json_str(j, key, strlen(key));
     churn__json_raw(j, j->indent ? ": " : ":", j->indent ? 2 : 1);
     j->after_key = 1;
@@ -2460,7 +2471,7 @@ CHURN__API void churn_json_null(churn_json *j) {
 }
 CHURN__API int churn_json_finish(churn_json *j) {
     if (!j) return CHURN_E_INVAL;
-    if (!j->error && j->depth != 0) j->error = CHURN_E_INVAL;
+    if (!j->error && (j->depth != 0 || j->after_key)) j->error = CHURN_E_INVAL;
     if (!j->error && j->indent) churn__json_raw(j, "\n", 1);
     return j->error;
 }
