@@ -1501,6 +1501,13 @@ CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out)
             size = churn__parse_ll(&p);
             resident = churn__parse_ll(&p);
             shared = churn__parse_ll(&p);
+            if (size == 0 && !self) {
+                /* no mm: a kernel thread, or a process that exited and waits to be reaped,
+                   which is gone as far as measuring goes */
+                long pp;
+                char st = 0;
+                if (churn__linux_stat_state(pid, &pp, &st) != 0 || st == 'Z' || st == 'X') return CHURN_E_NOPROC;
+            }
             if (size > 0) { /* kernel threads have no mm: all zero, so unknown */
                 if (CHURN__WANT(mask, CHURN_METRIC_VIRTUAL_BYTES)) out->value[CHURN_METRIC_VIRTUAL_BYTES] = size * page;
                 if (CHURN__WANT(mask, CHURN_METRIC_RSS_BYTES)) out->value[CHURN_METRIC_RSS_BYTES] = resident * page;
@@ -2932,6 +2939,9 @@ CHURN__PRIV void churn__finish(churn__engine *e, churn__slot *s, int outcome, in
     }
     if (outcome == CHURN__O_REFUSED || (outcome == CHURN__O_FAILED && s->state == CHURN__S_CONNECTING)) connected = 0;
     if (outcome == CHURN__O_TIMED_OUT && s->state == CHURN__S_CONNECTING) connected = 0;
+    /* a reset seen while still "connecting" means the handshake completed and the peer
+       then reset it (accept-and-RST servers); a refused connect is ECONNREFUSED instead */
+    if (outcome == CHURN__O_RESET && s->state == CHURN__S_CONNECTING) connected = 1;
     churn__count(e, s->profile, outcome, connected, s->sent, s->received);
     s->fd = CHURN__BAD_SOCK;
     s->state = CHURN__S_FREE;
