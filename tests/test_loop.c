@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -123,8 +124,9 @@ static int free_port(void) {
 
 /* ---- in-process recording server ------------------------------------------------------- */
 
-enum { SM_RECORD, SM_RESET_AFTER_HEAD, SM_CLOSE_AFTER_HEAD, SM_SILENT };
-enum { RS_CL, RS_CHUNKED, RS_CLOSE, RS_CL_LARGE };
+enum { SM_RECORD, SM_RESET_AFTER_HEAD, SM_CLOSE_AFTER_HEAD, SM_SILENT, SM_RST_ON_ACCEPT };
+enum { RS_CL, RS_CHUNKED, RS_CLOSE, RS_CL_LARGE, RS_CHUNKED_EXT_TRAILER, RS_DRIP, RS_CL0, RS_LOWER_CL,
+       RS_LOWER_CHUNKED, RS_BIG_HEAD, RS_204, RS_CL_THEN_FIN, RS_BIG_HEAD_CL_FIRST };
 enum { END_OPEN, END_EOF, END_RST, END_ERR, END_TIMEOUT, END_SERVER };
 static const char *end_name(int e) {
     static const char *n[] = { "open", "EOF", "RST", "error", "timeout", "server-closed" };
@@ -144,6 +146,14 @@ static const char RESP_CHUNK_HEAD[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chu
 static const char RESP_CHUNK_MID[] = "lo\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r";
 static const char RESP_CHUNK_END[] = "\n0\r\n\r\n";
 static const char RESP_CLOSE[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nclose-delimited body\n";
+static const char RESP_CHUNK_EXT[] =
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n0\r\nX-Trailer: yes\r\n\r\n";
+static const char RESP_CL0[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+static const char RESP_LOWER_CL[] = "HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\nhello, churn\n";
+static const char RESP_LOWER_CHUNKED[] =
+    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nd\r\nhello, churn\n\r\n0\r\n\r\n";
+static const char RESP_204[] = "HTTP/1.1 204 No Content\r\nServer: t\r\n\r\n";
+static const char BANNER[] = "220 churn-test ready, say something\r\n";
 static const char RESP_WS_1[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n";
 static const char RESP_WS_2[] =
     "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
@@ -163,6 +173,9 @@ typedef struct srv {
     int family, port, lfd;
     int mode, resp, resp_delay_ms;
     int max_accepts;            /* > 0: stop listening after this many accepts */
+    int ws_plain;               /* answer a WebSocket upgrade with the plain response */
+    int banner;                 /* send BANNER right after accept */
+    unsigned bind4;             /* IPv4 address to listen on (host order); 0: 127.0.0.1 */
     int wake[2];
     pthread_t th;
     int running;
@@ -200,7 +213,7 @@ static void srv_answer(srv *s, sconn *c, rec *r) {
     if (r->len < 4 || memcmp(r->data, "GET ", 4) != 0) return; /* POST with a short body: wait */
     if (s->resp_delay_ms > 0) sleep_ms(s->resp_delay_ms);
     r->responded = 1;
-    if (memmem(r->data, r->len, "Upgrade: websocket", 18)) {
+    if (!s->ws_plain && memmem(r->data, r->len, "Upgrade: websocket", 18)) {
         bad |= send_all(c->fd, RESP_WS_1, sizeof RESP_WS_1 - 1);
         sleep_ms(30); /* a client that resets on half a head makes the next send fail */
         bad |= send_all(c->fd, RESP_WS_2, sizeof RESP_WS_2 - 1);
@@ -220,6 +233,45 @@ static void srv_answer(srv *s, sconn *c, rec *r) {
         int hn = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", LARGE_BODY);
         bad |= send_all(c->fd, head, (size_t)hn);
         bad |= send_all(c->fd, large_body, LARGE_BODY);
+    } else if (s->resp == RS_CHUNKED_EXT_TRAILER) {
+        bad |= send_all(c->fd, RESP_CHUNK_EXT, sizeof RESP_CHUNK_EXT - 1);
+    } else if (s->resp == RS_DRIP) { /* one byte per segment */
+        size_t i;
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        for (i = 0; i + 1 < sizeof RESP_CL && !bad; i++) {
+            bad |= send_all(c->fd, RESP_CL + i, 1);
+            sleep_ms(1);
+        }
+    } else if (s->resp == RS_CL0) {
+        bad |= send_all(c->fd, RESP_CL0, sizeof RESP_CL0 - 1);
+    } else if (s->resp == RS_LOWER_CL) {
+        bad |= send_all(c->fd, RESP_LOWER_CL, sizeof RESP_LOWER_CL - 1);
+    } else if (s->resp == RS_LOWER_CHUNKED) {
+        bad |= send_all(c->fd, RESP_LOWER_CHUNKED, sizeof RESP_LOWER_CHUNKED - 1);
+    } else if (s->resp == RS_BIG_HEAD) { /* a 24 KiB response head */
+        char line[1100];
+        int i;
+        bad |= send_all(c->fd, "HTTP/1.1 200 OK\r\n", 17);
+        for (i = 0; i < 24 && !bad; i++) {
+            int n = snprintf(line, sizeof line, "X-Pad-%02d: %.1000s\r\n", i, large_body);
+            bad |= send_all(c->fd, line, (size_t)n);
+        }
+        bad |= send_all(c->fd, "Content-Length: 13\r\n\r\nhello, churn\n", 35);
+    } else if (s->resp == RS_BIG_HEAD_CL_FIRST) { /* Content-Length first, then 6 KiB of headers */
+        char line[1100];
+        int i;
+        bad |= send_all(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n", 37);
+        for (i = 0; i < 6 && !bad; i++) {
+            int n = snprintf(line, sizeof line, "X-Pad-%02d: %.1000s\r\n", i, large_body);
+            bad |= send_all(c->fd, line, (size_t)n);
+        }
+        bad |= send_all(c->fd, "\r\nhello, churn\n", 15);
+    } else if (s->resp == RS_204) {
+        bad |= send_all(c->fd, RESP_204, sizeof RESP_204 - 1);
+    } else if (s->resp == RS_CL_THEN_FIN) {
+        bad |= send_all(c->fd, RESP_CL, sizeof RESP_CL - 1);
+        shutdown(c->fd, SHUT_WR);
     }
     if (bad) r->send_failed = 1;
     /* Content-Length and chunked answers keep the connection open: the client must
@@ -291,6 +343,12 @@ static void *srv_main(void *arg) {
                 s->active++;
                 s->accepted++;
                 pthread_mutex_unlock(&s->mu);
+                if (s->banner && send_all(fd, BANNER, sizeof BANNER - 1) != 0) s->recs[c->rec].send_failed = 1;
+                if (s->mode == SM_RST_ON_ACCEPT) {
+                    set_rst(fd);
+                    srv_finish(s, c, END_SERVER, 0);
+                    s->nconn--;
+                }
                 if (s->max_accepts > 0 && s->accepted >= s->max_accepts) {
                     close(s->lfd); /* later connects are refused */
                     s->lfd = -1;
@@ -319,7 +377,7 @@ static int srv_open(srv *s, int family, int port) {
     } else {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
         a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a->sin_addr.s_addr = htonl(s->bind4 ? s->bind4 : INADDR_LOOPBACK);
         a->sin_port = htons((unsigned short)port);
         sl = sizeof *a;
     }
@@ -343,7 +401,7 @@ static int srv_open(srv *s, int family, int port) {
     return 0;
 }
 
-static srv *srv_new(int family, int mode, int resp) {
+static srv *srv_new_ex(int family, int mode, int resp, unsigned bind4) {
     srv *s = (srv *)calloc(1, sizeof *s);
     if (!s) return NULL;
     s->recs = (rec *)calloc(SRV_REC_MAX, sizeof(rec));
@@ -351,10 +409,13 @@ static srv *srv_new(int family, int mode, int resp) {
     s->mode = mode;
     s->resp = resp;
     s->lfd = -1;
+    s->bind4 = bind4;
     pthread_mutex_init(&s->mu, NULL);
     if (srv_open(s, family, 0) != 0) { free(s->recs); free(s); return NULL; }
     return s;
 }
+
+static srv *srv_new(int family, int mode, int resp) { return srv_new_ex(family, mode, resp, 0); }
 
 static void srv_close(srv *s) {
     if (!s || !s->running) return;
@@ -699,14 +760,18 @@ static void rotation_bytes(long long warmup) {
 CT_TEST(rotation_bytes_all_profiles) { rotation_bytes(0); }
 CT_TEST(rotation_restarts_after_warmup) { rotation_bytes(2); }
 
-static void rotation_share(int concurrency) {
+static void rotation_share_n(int concurrency, int cycles);
+static void rotation_share(int concurrency) { rotation_share_n(concurrency, 30); }
+static void rotation_share_n(int concurrency, int cycles) {
     srv *s = srv_new(AF_INET, SM_RECORD, RS_CL);
     churn_config c;
     churn_result res;
-    int rc, i, j = 0, k = 4, cycles = 30;
+    int rc, i, j = 0, k = 4;
     int sel[4] = { CHURN_PROFILE_RESET, CHURN_PROFILE_PARTIAL_HEADERS, CHURN_PROFILE_REQUEST,
                    CHURN_PROFILE_TLS_PARTIAL_HELLO };
+    int fds0;
     CT_REQUIRE(s != NULL);
+    fds0 = count_own_fds();
     cfg_for(&c, s->port);
     c.cycles = cycles;
     c.concurrency = concurrency;
@@ -730,12 +795,14 @@ static void rotation_share(int concurrency) {
     }
     churn_result_free(&res);
     srv_settle(s, cycles);
+    CT_EQ_LL(count_own_fds(), fds0); /* churn_run closed everything it opened */
     srv_free(s);
 }
 
 CT_TEST(rotation_share_concurrency_1) { rotation_share(1); }
 CT_TEST(rotation_share_concurrency_3) { rotation_share(3); }
 CT_TEST(rotation_share_concurrency_16) { rotation_share(16); }
+CT_TEST(concurrency_above_cycles) { rotation_share_n(16, 5); }
 
 CT_TEST(profile_zero_means_reset) {
     srv *s = srv_new(AF_INET, SM_RECORD, RS_CL);
@@ -752,6 +819,26 @@ CT_TEST(profile_zero_means_reset) {
     srv_free(s);
 }
 
+/* IDLE "waits idle_ms reading nothing": a server banner stays unread. */
+CT_TEST(idle_reads_nothing) {
+    srv *s = srv_new(AF_INET, SM_RECORD, RS_CL);
+    churn_config c;
+    churn_result res;
+    CT_REQUIRE(s != NULL);
+    s->banner = 1;
+    cfg_for(&c, s->port);
+    c.cycles = 6;
+    c.idle_ms = 30;
+    c.profiles = CHURN_PROFILE_BIT(CHURN_PROFILE_IDLE);
+    memset(&res, 0, sizeof res);
+    CT_EQ_LL(churn_run(&c, &res), CHURN_OK);
+    CT_EQ_LL(res.by_profile[CHURN_PROFILE_IDLE].completed, 6);
+    CT_EQ_LL(res.by_profile[CHURN_PROFILE_IDLE].bytes_received, 0);
+    churn_result_free(&res);
+    srv_settle(s, 6);
+    srv_free(s);
+}
+
 /* ---- REQUEST framing ------------------------------------------------------------------- */
 
 static void request_framing(int resp, int concurrency, int cycles, long long body_len) {
@@ -764,7 +851,7 @@ static void request_framing(int resp, int concurrency, int cycles, long long bod
     c.cycles = cycles;
     c.concurrency = concurrency;
     c.profiles = CHURN_PROFILE_BIT(CHURN_PROFILE_REQUEST);
-    c.timeout_ms = 1500;
+    c.timeout_ms = 1000;
     memset(&res, 0, sizeof res);
     rc = churn_run(&c, &res);
     CT_EQ_LL(rc, CHURN_OK);
@@ -793,6 +880,43 @@ CT_TEST(request_chunked) {
 }
 CT_TEST(request_close_delimited) { request_framing(RS_CLOSE, 1, 20, (long long)sizeof RESP_CLOSE - 1); }
 CT_TEST(request_large_body) { request_framing(RS_CL_LARGE, 2, 10, 0); }
+CT_TEST(request_chunked_ext_trailer) {
+    request_framing(RS_CHUNKED_EXT_TRAILER, 1, 10, (long long)sizeof RESP_CHUNK_EXT - 1);
+}
+CT_TEST(request_one_byte_segments) { request_framing(RS_DRIP, 1, 4, (long long)sizeof RESP_CL - 1); }
+CT_TEST(request_content_length_zero) { request_framing(RS_CL0, 1, 10, (long long)sizeof RESP_CL0 - 1); }
+CT_TEST(request_lowercase_content_length) {
+    request_framing(RS_LOWER_CL, 1, 5, (long long)sizeof RESP_LOWER_CL - 1);
+}
+CT_TEST(request_lowercase_chunked) {
+    request_framing(RS_LOWER_CHUNKED, 1, 5, (long long)sizeof RESP_LOWER_CHUNKED - 1);
+}
+CT_TEST(request_24k_response_head) { request_framing(RS_BIG_HEAD, 1, 5, 0); }
+CT_TEST(request_6k_head_content_length_first) { request_framing(RS_BIG_HEAD_CL_FIRST, 1, 3, 0); }
+CT_TEST(request_204_has_no_body) { request_framing(RS_204, 1, 5, (long long)sizeof RESP_204 - 1); }
+CT_TEST(request_content_length_then_fin) {
+    request_framing(RS_CL_THEN_FIN, 1, 10, (long long)sizeof RESP_CL - 1);
+}
+
+/* WS_UPGRADE_RESET accepts any status: a plain 200 head ends the wait too. */
+CT_TEST(ws_upgrade_any_status_completes) {
+    srv *s = srv_new(AF_INET, SM_RECORD, RS_CL);
+    churn_config c;
+    churn_result res;
+    CT_REQUIRE(s != NULL);
+    s->ws_plain = 1;
+    cfg_for(&c, s->port);
+    c.cycles = 6;
+    c.timeout_ms = 1000;
+    c.profiles = CHURN_PROFILE_BIT(CHURN_PROFILE_WS_UPGRADE_RESET);
+    memset(&res, 0, sizeof res);
+    CT_EQ_LL(churn_run(&c, &res), CHURN_OK);
+    CT_EQ_LL(res.outcomes.completed, 6);
+    if (res.outcomes.completed != 6) print_outcomes("ws, 200 answer", &res.outcomes);
+    churn_result_free(&res);
+    srv_settle(s, 6);
+    srv_free(s);
+}
 
 /* ---- outcome classes ------------------------------------------------------------------- */
 
@@ -862,6 +986,12 @@ CT_TEST(outcome_closed_by_peer_unread) {
 CT_TEST(outcome_closed_by_peer_ws) {
     outcome_server(SM_CLOSE_AFTER_HEAD, CHURN_PROFILE_WS_UPGRADE_RESET, OFF(closed_by_peer), "closed_by_peer");
 }
+CT_TEST(outcome_rst_on_accept_request) {
+    outcome_server(SM_RST_ON_ACCEPT, CHURN_PROFILE_REQUEST, OFF(reset_by_peer), "reset_by_peer");
+}
+CT_TEST(outcome_rst_on_accept_unread) {
+    outcome_server(SM_RST_ON_ACCEPT, CHURN_PROFILE_UNREAD_RESPONSE, OFF(reset_by_peer), "reset_by_peer");
+}
 CT_TEST(outcome_timed_out_request) {
     outcome_server(SM_SILENT, CHURN_PROFILE_REQUEST, OFF(timed_out), "timed_out");
 }
@@ -914,7 +1044,11 @@ typedef struct cyc_state {
     long long calls, min_index, max_index;
     int fail_every, nfailed;
     int sleep_ms;
+    int stops, starts;
 } cyc_state;
+
+static int cyc_stop(void *user) { ((cyc_state *)user)->stops++; return 0; }
+static int cyc_start(void *user) { ((cyc_state *)user)->starts++; return 0; }
 
 static int cyc_fn(void *user, long long index) {
     cyc_state *st = (cyc_state *)user;
@@ -945,12 +1079,17 @@ CT_TEST(custom_cycle_pipe_leak_caught) {
     c.cycles = 50;
     c.cycle = cyc_fn;
     c.user = &st;
+    c.stop = cyc_stop;   /* not called: the drain does not pass */
+    c.start = cyc_start;
     c.no_inventory = 0;
     c.drain_timeout_ms = 1000;
     churn_limits_strict(&c.limits);
     memset(&res, 0, sizeof res);
     rc = churn_run(&c, &res);
     CT_EQ_LL(rc, CHURN_OK);
+    CT_EQ_LL(st.stops, 0);
+    CT_EQ_LL(st.starts, 0);
+    CT_EQ_LL(res.restart_ok, -1);
     CT_EQ_LL(st.calls, 50);
     CT_EQ_LL(st.min_index, 0);
     CT_EQ_LL(st.max_index, 49);
@@ -1104,6 +1243,39 @@ static void stop_start(int start_fails) {
 }
 
 CT_TEST(stop_start_restart_ok) { stop_start(0); }
+
+/* A server that speaks no HTTP (churned with RESET only) comes back after stop/start:
+   the restart must count as ok although it never answers a request. */
+CT_TEST(stop_start_non_http_server) {
+    srv *s = srv_new(AF_INET, SM_SILENT, RS_CL);
+    churn_config c;
+    churn_result res;
+    ss_state st;
+    int rc;
+    CT_REQUIRE(s != NULL);
+    memset(&st, 0, sizeof st);
+    st.s = s;
+    cfg_for(&c, s->port);
+    c.profiles = CHURN_PROFILE_BIT(CHURN_PROFILE_RESET);
+    c.timeout_ms = 200;
+    churn_limits_release(&c.limits);
+    c.stop = ss_stop;
+    c.start = ss_start;
+    c.user = &st;
+    memset(&res, 0, sizeof res);
+    rc = churn_run(&c, &res);
+    CT_EQ_LL(rc, CHURN_OK);
+    CT_EQ_LL(res.outcomes.completed, 20);
+    CT_EQ_LL(st.stops, 1);
+    CT_EQ_LL(st.starts, 1);
+    CT_CHECK(s->running);
+    CT_EQ_LL(res.restart_ok, 1);
+    CT_EQ_LL(res.verdict.ok, 1);
+    if (res.restart_ok != 1) print_verdict(&res);
+    churn_result_free(&res);
+    srv_settle(s, 1);
+    srv_free(s);
+}
 CT_TEST(stop_start_restart_fails) { stop_start(1); }
 
 /* ---- progress -------------------------------------------------------------------------- */
@@ -1231,7 +1403,7 @@ CT_TEST(bad_input_inval) {
     churn_result res;
     int i;
     CT_REQUIRE(s != NULL);
-    for (i = 0; i < 10; i++) {
+    for (i = 0; i < 15; i++) {
         int rc;
         cfg_for(&c, s->port);
         switch (i) {
@@ -1245,6 +1417,11 @@ CT_TEST(bad_input_inval) {
         case 7: c.concurrency = 1000000; break;
         case 8: c.port = -1; break;
         case 9: c.concurrency = 4096 + 1; break; /* CHURN_MAX_CONCURRENCY default + 1 */
+        case 10: c.http_path = "/a\r\nX-Injected: 1"; break;
+        case 11: c.http_host = "h\r\nX-Injected: 1"; break;
+        case 12: c.timeout_ms = -1; break;
+        case 13: c.sample_every = -1; break;
+        case 14: c.profiles = 0xffffffffu; break;
         }
         memset(&res, 0, sizeof res);
         rc = churn_run(&c, &res);
@@ -1307,6 +1484,164 @@ CT_TEST(ipv6_loopback) {
         }
     }
     CT_EQ_LL(req, 10);
+    srv_free(s);
+}
+
+
+/* ---- more edges ------------------------------------------------------------------------ */
+
+CT_TEST(effective_config_defaults) {
+    srv *s = srv_new(AF_INET, SM_RECORD, RS_CL);
+    churn_config c;
+    churn_result res;
+    CT_REQUIRE(s != NULL);
+    cfg_for(&c, s->port);
+    c.cycles = 300;
+    c.profiles = 0;
+    c.timeout_ms = 0;
+    c.idle_ms = 0;
+    c.drain_timeout_ms = 0;
+    c.sample_every = 0;
+    c.concurrency = 0;
+    c.sample_metrics = 0;
+    memset(&res, 0, sizeof res);
+    CT_EQ_LL(churn_run(&c, &res), CHURN_OK);
+    CT_EQ_LL(res.cfg_cycles, 300);
+    CT_EQ_LL(res.cfg_warmup, 0);
+    CT_EQ_LL(res.cfg_profiles, CHURN_PROFILE_BIT(CHURN_PROFILE_RESET));
+    CT_EQ_LL(res.cfg_timeout_ms, 2000);
+    CT_EQ_LL(res.cfg_idle_ms, 50);
+    CT_EQ_LL(res.cfg_drain_timeout_ms, 3000);
+    CT_EQ_LL(res.cfg_sample_every, 3);
+    CT_EQ_LL(res.cfg_concurrency, 1);
+    CT_EQ_LL(res.cfg_sample_metrics, churn_metrics_cheap());
+    CT_EQ_LL(res.cycles_done, 300);
+    CT_CHECK(res.elapsed_s > 0);
+    CT_CHECK(res.cycles_per_s > 0);
+    churn_result_free(&res);
+    srv_settle(s, 1);
+    srv_free(s);
+}
+
+CT_TEST(series_stays_bounded) {
+    churn_config c;
+    churn_result res;
+    cyc_state st;
+    int i;
+    memset(&st, 0, sizeof st);
+    cfg_for(&c, 0);
+    c.cycle = cyc_fn;
+    c.user = &st;
+    c.cycles = 3000;
+    c.sample_every = 1;
+    c.series_max = 8;
+    memset(&res, 0, sizeof res);
+    CT_EQ_LL(churn_run(&c, &res), CHURN_OK);
+    CT_CHECK(res.series_count >= 2);
+    CT_LE_LL(res.series_count, 8);
+    for (i = 1; i < res.series_count; i++) CT_CHECK(res.series[i].cycle > res.series[i - 1].cycle);
+    if (res.series_count > 0) CT_LE_LL(res.series[res.series_count - 1].cycle, 3000);
+    churn_result_free(&res);
+}
+
+CT_TEST(loopback_127_0_0_2_allowed) {
+    srv *s = srv_new_ex(AF_INET, SM_RECORD, RS_CL, 0x7f000002u);
+    churn_config c;
+    churn_result res;
+    int rc;
+    if (!s) CT_SKIP("cannot listen on 127.0.0.2");
+    cfg_for(&c, s->port);
+    c.host = "127.0.0.2";
+    c.cycles = 10;
+    memset(&res, 0, sizeof res);
+    rc = churn_run(&c, &res);
+    if (rc != CHURN_OK) {
+        char m[128];
+        snprintf(m, sizeof m, "127.0.0.2 (loopback 127/8): churn_run returned %d (%s)", rc, churn_strerror(rc));
+        ct_fail_at(__FILE__, __LINE__, m);
+    }
+    CT_EQ_LL(res.outcomes.completed, 10);
+    churn_result_free(&res);
+    srv_settle(s, 1);
+    srv_free(s);
+}
+
+CT_TEST(loopback_v4_mapped_allowed) {
+    srv *s = srv_new(AF_INET, SM_RECORD, RS_CL);
+    churn_config c;
+    churn_result res;
+    int rc;
+    CT_REQUIRE(s != NULL);
+    cfg_for(&c, s->port);
+    c.host = "::ffff:127.0.0.1";
+    c.cycles = 10;
+    memset(&res, 0, sizeof res);
+    rc = churn_run(&c, &res);
+    if (rc != CHURN_OK) {
+        char m[128];
+        snprintf(m, sizeof m, "::ffff:127.0.0.1 (v4-mapped loopback): churn_run returned %d (%s)", rc,
+                 churn_strerror(rc));
+        ct_fail_at(__FILE__, __LINE__, m);
+    }
+    CT_EQ_LL(res.outcomes.completed, 10);
+    churn_result_free(&res);
+    srv_settle(s, 1);
+    srv_free(s);
+}
+
+/* EMFILE while connections are in flight: those cycles are `failed`, the run goes on. */
+CT_TEST(outcome_failed_on_emfile) {
+    srv *s = srv_new(AF_INET, SM_RECORD, RS_CL);
+    churn_config c;
+    churn_result res;
+    struct rlimit old, lim;
+    int rc, fd = 0, room = 0, fds0;
+    CT_REQUIRE(s != NULL);
+    fds0 = count_own_fds();
+    CT_REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    while (room < 12) { if (fcntl(fd, F_GETFD) < 0) room++; fd++; }
+    lim = old;
+    lim.rlim_cur = (rlim_t)fd;  /* 12 free descriptors below the limit */
+    cfg_for(&c, s->port);
+    c.cycles = 64;
+    c.concurrency = 32;
+    c.profiles = CHURN_PROFILE_BIT(CHURN_PROFILE_IDLE);
+    c.idle_ms = 20;
+    c.timeout_ms = 1000;
+    memset(&res, 0, sizeof res);
+    CT_REQUIRE(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+    rc = churn_run(&c, &res);
+    setrlimit(RLIMIT_NOFILE, &old);
+    CT_EQ_LL(rc, CHURN_OK);
+    CHECK_OUTCOMES(&res);
+    CT_EQ_LL(res.outcomes.attempted, 64);
+    CT_GE_LL(res.outcomes.failed, 1);
+    CT_EQ_LL(res.outcomes.completed + res.outcomes.failed, 64);
+    print_outcomes("EMFILE", &res.outcomes);
+    churn_result_free(&res);
+    srv_settle(s, 1);
+    CT_EQ_LL(count_own_fds(), fds0);
+    srv_free(s);
+}
+
+CT_TEST(watch_pid_gone_is_noproc) {
+    pid_t p = fork();
+    srv *s;
+    churn_config c;
+    churn_result res;
+    int rc;
+    if (p == 0) _exit(0);
+    CT_REQUIRE(p > 0);
+    waitpid(p, NULL, 0);
+    s = srv_new(AF_INET, SM_RECORD, RS_CL);
+    CT_REQUIRE(s != NULL);
+    cfg_for(&c, s->port);
+    c.watch_pid = p;
+    memset(&res, 0, sizeof res);
+    rc = churn_run(&c, &res);
+    CT_EQ_LL(rc, CHURN_E_NOPROC);
+    churn_result_free(&res);
+    srv_settle(s, 0);
     srv_free(s);
 }
 
@@ -1586,6 +1921,56 @@ CT_TEST(child_clean_server_passes_strict) {
     child_stop_wait(&cs);
 }
 
+
+typedef struct kill_state { pid_t pid; int killed, reap; } kill_state;
+static int kill_progress(void *user, long long done, long long total) {
+    kill_state *k = (kill_state *)user;
+    (void)total;
+    if (!k->killed && done > 0) {
+        kill(k->pid, SIGKILL);
+        k->killed = 1;
+        if (k->reap) waitpid(k->pid, NULL, 0);
+    }
+    return 0;
+}
+
+/* The watched server dies mid-run (and stays an un-reaped zombie, as a crashed server
+   under a test harness does): the verdict is inconclusive, never a pass. */
+static void watched_exits(int reap) {
+    child_srv cs;
+    churn_config c;
+    churn_result res;
+    kill_state ks;
+    int rc;
+    CT_REQUIRE(child_start(&cs, "clean") == 0);
+    child_cfg(&c, &cs, 400);
+    c.profiles = CHURN_PROFILE_BIT(CHURN_PROFILE_IDLE);
+    c.idle_ms = 5;
+    c.timeout_ms = 300;
+    ks.pid = cs.pid;
+    ks.killed = 0;
+    ks.reap = reap;
+    c.progress = kill_progress;
+    c.user = &ks;
+    memset(&res, 0, sizeof res);
+    rc = churn_run(&c, &res);
+    printf("    # watched process killed%s: rc %d (%s), watch_exited %d, status %s, reason \"%s\"\n",
+           reap ? " and reaped" : " (zombie)", rc,
+           churn_strerror(rc), res.watch_exited, churn_status_name(res.verdict.status), res.verdict.reason);
+    CT_EQ_LL(ks.killed, 1);
+    CT_EQ_LL(rc, CHURN_OK);
+    CT_EQ_LL(res.watch_exited, 1);
+    CT_EQ_LL(res.verdict.ok, 0);
+    CT_EQ_LL(res.verdict.status, CHURN_INCONCLUSIVE);
+    CHECK_OUTCOMES(&res);
+    churn_result_free(&res);
+    if (reap) close(cs.rfd);
+    else child_stop_wait(&cs);
+}
+
+CT_TEST(watched_process_exits_mid_run) { watched_exits(0); }
+CT_TEST(watched_process_exits_and_reaped_mid_run) { watched_exits(1); }
+
 /* ---- --remote-guard: run inside `unshare -n` by tests/test_remote.sh ------------------- */
 
 typedef struct net_counters { long long tcp_active_opens, tcp_out_segs, ip_out, ip6_out, udp_out, udp6_out; } net_counters;
@@ -1725,12 +2110,24 @@ int main(int argc, char **argv) {
     CT_RUN(rotation_share_concurrency_1);
     CT_RUN(rotation_share_concurrency_3);
     CT_RUN(rotation_share_concurrency_16);
+    CT_RUN(concurrency_above_cycles);
     CT_RUN(profile_zero_means_reset);
+    CT_RUN(idle_reads_nothing);
     CT_RUN(request_content_length);
     CT_RUN(request_content_length_c8);
     CT_RUN(request_chunked);
     CT_RUN(request_close_delimited);
     CT_RUN(request_large_body);
+    CT_RUN(request_chunked_ext_trailer);
+    CT_RUN(request_one_byte_segments);
+    CT_RUN(request_content_length_zero);
+    CT_RUN(request_lowercase_content_length);
+    CT_RUN(request_lowercase_chunked);
+    CT_RUN(request_24k_response_head);
+    CT_RUN(request_6k_head_content_length_first);
+    CT_RUN(request_204_has_no_body);
+    CT_RUN(request_content_length_then_fin);
+    CT_RUN(ws_upgrade_any_status_completes);
     CT_RUN(outcome_nothing_listening_is_connect_error);
     CT_RUN(outcome_reset_by_peer_request);
     CT_RUN(outcome_reset_by_peer_unread);
@@ -1738,13 +2135,21 @@ int main(int argc, char **argv) {
     CT_RUN(outcome_closed_by_peer_request);
     CT_RUN(outcome_closed_by_peer_unread);
     CT_RUN(outcome_closed_by_peer_ws);
+    CT_RUN(outcome_rst_on_accept_request);
+    CT_RUN(outcome_rst_on_accept_unread);
     CT_RUN(outcome_timed_out_request);
     CT_RUN(outcome_timed_out_unread);
     CT_RUN(outcome_timed_out_ws);
     CT_RUN(outcome_refused_mid_run);
+    CT_RUN(outcome_failed_on_emfile);
+    CT_RUN(watch_pid_gone_is_noproc);
+    CT_RUN(effective_config_defaults);
+    CT_RUN(loopback_127_0_0_2_allowed);
+    CT_RUN(loopback_v4_mapped_allowed);
     CT_RUN(ipv6_loopback);
     CT_RUN(stop_start_restart_ok);
     CT_RUN(stop_start_restart_fails);
+    CT_RUN(stop_start_non_http_server);
     CT_RUN(progress_reports_increasing_done);
     CT_RUN(progress_cancel_tcp);
     CT_RUN(progress_cancel_custom);
@@ -1753,8 +2158,11 @@ int main(int argc, char **argv) {
     CT_RUN(custom_cycle_clean_passes);
     CT_RUN(custom_cycle_ignores_host_port_profiles);
     CT_RUN(custom_cycle_failures_counted);
+    CT_RUN(series_stays_bounded);
     CT_RUN(child_leaks_every_10th_fd);
     CT_RUN(child_leaves_every_25th_thread_blocked);
     CT_RUN(child_clean_server_passes_strict);
+    CT_RUN(watched_process_exits_mid_run);
+    CT_RUN(watched_process_exits_and_reaped_mid_run);
     return ct_finish();
 }
