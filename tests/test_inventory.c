@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -189,8 +190,24 @@ static int t_wait_eof(int fd) {
     return -1;
 }
 
-static const char *t_kinds[] = {"socket", "pipe",     "file",    "dir",  "eventfd", "epoll",
-                                "timerfd", "signalfd", "inotify", "tty",  "anon",    "other"};
+/* Waits (bounded) until fd's TCP state (TCP_INFO) is `state`: the kernel moves a half-closed
+   socket from FIN_WAIT1 to FIN_WAIT2 only when the peer's (possibly delayed) ACK arrives. */
+static int t_wait_tcp_state(int fd, int state) {
+    int i;
+    for (i = 0; i < 1000; i++) {
+        struct tcp_info ti;
+        socklen_t len = sizeof ti;
+        memset(&ti, 0, sizeof ti);
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return -1;
+        if (ti.tcpi_state == state) return 0;
+        t_sleep_ms(2);
+    }
+    return -1;
+}
+
+/* The kinds churn.h documents, plus "pidfd" which its implementation also gives. */
+static const char *t_kinds[] = {"socket",  "pipe",     "file",    "dir", "eventfd", "epoll", "timerfd",
+                                "signalfd", "inotify", "tty",     "anon", "other",  "pidfd"};
 
 static int t_kind_known(const char *k) {
     size_t i;
@@ -285,12 +302,32 @@ static void t_expect_prefix(const churn_inventory *inv, int fd, const char *kind
 }
 #define T_EXPECT_PREFIX(inv, fd, kind, p) t_expect_prefix((inv), (fd), (kind), (p), __LINE__)
 
+/* object: non-zero for sockets, pipes and files; a socket's is its inode (the number that
+   sock_diag and "socket:[N]" use); for other objects any identity works (churn.h mixes the
+   device in), so only equality with another fd of the same object is required. */
 static void t_expect_object(const churn_inventory *inv, int fd) {
     const churn_handle_info *h = t_find(inv, fd);
+    struct stat st;
     CT_REQUIRE(h != NULL);
+    CT_REQUIRE(fstat(fd, &st) == 0);
     CT_CHECK(h->object != 0);
-    CT_EQ_LL(h->object, t_ino(fd));
+    if (S_ISSOCK(st.st_mode)) CT_EQ_LL(h->object, st.st_ino);
 }
+
+/* Two fds of one inventory: same object exactly when fstat says so. */
+static void t_expect_same_object(const churn_inventory *inv, int fa, int fb, int line) {
+    const churn_handle_info *a = t_find(inv, fa), *b = t_find(inv, fb);
+    struct stat sa, sb;
+    int same;
+    CT_REQUIRE(a != NULL && b != NULL);
+    CT_REQUIRE(fstat(fa, &sa) == 0 && fstat(fb, &sb) == 0);
+    same = sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if ((a->object == b->object) != same)
+        printf("    line %d: fds %d/%d objects %llu/%llu, same object per fstat: %d\n", line, fa, fb,
+               a->object, b->object, same);
+    CT_EQ_LL(a->object == b->object, same);
+}
+#define T_SAME_OBJECT(inv, a, b) t_expect_same_object((inv), (a), (b), __LINE__)
 
 #define T_TAKE(pid, inv) CT_REQUIRE(churn_inventory_take((pid), (inv)) == CHURN_OK)
 
@@ -491,8 +528,11 @@ CT_TEST(test_inventory_fd_kinds) {
     t_expect_object(&inv, dup_file);
     t_expect_object(&inv, p[0]);
     t_expect_object(&inv, p[1]);
-    CT_CHECK(t_find(&inv, file) && t_find(&inv, dup_file) &&
-             t_find(&inv, file)->object == t_find(&inv, dup_file)->object);
+    T_SAME_OBJECT(&inv, file, dup_file);
+    T_SAME_OBJECT(&inv, p[0], p[1]);
+    T_SAME_OBJECT(&inv, file, p[0]);
+    T_SAME_OBJECT(&inv, file, dirfd);
+    t_expect_object(&inv, dirfd);
     churn_inventory_free(&inv);
     close(file);
     close(dup_file);
@@ -550,7 +590,7 @@ CT_TEST(test_inventory_tty) {
 }
 
 CT_TEST(test_inventory_anon) {
-    int fds[2], n = 0, i;
+    int fds[2], n = 0, i, pidfd = -1;
     churn_inventory inv;
     memset(&inv, 0, sizeof inv);
 #ifdef SYS_pidfd_open
@@ -558,8 +598,10 @@ CT_TEST(test_inventory_anon) {
     if (fds[n] >= 0) {
         char link[256];
         /* since Linux 6.9 pidfds may live on pidfs ("pidfd:[...]"): only anon_inode ones here */
-        if (t_fdlink(0, fds[n], link, sizeof link) == 0 && strncmp(link, "anon_inode:", 11) == 0) n++;
-        else close(fds[n]);
+        if (t_fdlink(0, fds[n], link, sizeof link) == 0 && strncmp(link, "anon_inode:", 11) == 0)
+            pidfd = fds[n++];
+        else
+            close(fds[n]);
     }
 #endif
 #ifdef SYS_userfaultfd
@@ -569,7 +611,12 @@ CT_TEST(test_inventory_anon) {
 #endif
     if (n == 0) CT_SKIP("neither pidfd_open nor userfaultfd available");
     T_TAKE(0, &inv);
-    for (i = 0; i < n; i++) T_EXPECT_FD(&inv, fds[i], "anon", NULL);
+    for (i = 0; i < n; i++) {
+        const churn_handle_info *h = t_find(&inv, fds[i]);
+        /* a pidfd may be named "pidfd" (not in the documented kind list) or "anon" */
+        if (fds[i] == pidfd && h && strcmp(h->kind, "pidfd") == 0) T_EXPECT_FD(&inv, fds[i], "pidfd", NULL);
+        else T_EXPECT_FD(&inv, fds[i], "anon", NULL);
+    }
     churn_inventory_free(&inv);
     for (i = 0; i < n; i++) close(fds[i]);
 }
@@ -612,6 +659,7 @@ static void t_tcp_states(int family) {
     CT_REQUIRE(shutdown(cli2, SHUT_WR) == 0);
     CT_REQUIRE(t_wait_eof(srv) == 0);
     CT_REQUIRE(t_wait_eof(srv2) == 0);
+    CT_REQUIRE(t_wait_tcp_state(cli2, TCP_FIN_WAIT2) == 0);
     T_TAKE(0, &inv);
     snprintf(want, sizeof want, "%s %s:%d -> %s:%d CLOSE_WAIT", proto, lo, lp, lo, cp);
     T_EXPECT_FD(&inv, srv, "socket", want);
@@ -786,8 +834,11 @@ CT_TEST(test_inventory_diff_new) {
     T_TAKE(0, &after);
     CT_REQUIRE(churn_inventory_diff(&before, &after, &added) == CHURN_OK);
     t_check_sane(&added);
-    if (added.handle_count != 4) churn_inventory_fprint(&added, stdout, 20);
-    CT_EQ_LL(added.handle_count, 4);
+    /* the socket, the pipe, the file, and the crew's two pipes (ready, stop) */
+    if (added.handle_count != 8) churn_inventory_fprint(&added, stdout, 20);
+    CT_EQ_LL(added.handle_count, 8);
+    CT_CHECK(t_has_id(&added, crew.ready[0]) && t_has_id(&added, crew.ready[1]));
+    CT_CHECK(t_has_id(&added, crew.stop[0]) && t_has_id(&added, crew.stop[1]));
     CT_CHECK(t_has_id(&added, sock));
     CT_CHECK(t_has_id(&added, p[0]));
     CT_CHECK(t_has_id(&added, p[1]));
@@ -797,12 +848,16 @@ CT_TEST(test_inventory_diff_new) {
         CT_EQ_LL(added.threads[0].tid, crew.t[0].tid);
         CT_EQ_STR(added.threads[0].name, "ct-diff-new");
     }
-    if (t_find(&added, file)) {
-        CT_EQ_STR(t_find(&added, file)->kind, "file");
-        CT_EQ_STR(t_find(&added, file)->detail, path);
+    {
+        const churn_handle_info *hf = t_find(&added, file), *hs = t_find(&added, sock),
+                                *hp = t_find(&added, p[0]);
+        if (hf) {
+            CT_EQ_STR(hf->kind, "file");
+            CT_EQ_STR(hf->detail, path);
+        }
+        if (hs) CT_EQ_STR(hs->kind, "socket");
+        if (hp) CT_EQ_STR(hp->kind, "pipe");
     }
-    if (t_find(&added, sock)) CT_EQ_STR(t_find(&added, sock)->kind, "socket");
-    if (t_find(&added, p[0])) CT_EQ_STR(t_find(&added, p[0])->kind, "pipe");
     /* nothing is added between an inventory and itself; reverse diff is empty too */
     CT_REQUIRE(churn_inventory_diff(&after, &after, &none) == CHURN_OK);
     CT_EQ_LL(none.handle_count, 0);
@@ -823,6 +878,19 @@ CT_TEST(test_inventory_diff_new) {
     unlink(path);
 }
 
+static int t_udp_reuse(int port) {
+    struct sockaddr_storage ss;
+    socklen_t len = t_loopback(AF_INET, port, &ss);
+    int one = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 CT_TEST(test_inventory_diff_fd_reuse) {
     churn_inventory before, after, added;
     char dir[] = "/tmp/churn-reuse-XXXXXX", pa[256], pb[256], same[256];
@@ -837,7 +905,7 @@ CT_TEST(test_inventory_diff_fd_reuse) {
     /* before: sx a TCP socket, sy an unbound UDP socket, fx file a, fz file "same",
        px a pipe, keep unchanged */
     sx = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sy = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sy = t_udp_reuse(0); /* a UDP socket on 127.0.0.1:P with SO_REUSEADDR */
     fx = open(pa, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     fz = open(same, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     CT_REQUIRE(pipe(px) == 0);
@@ -849,7 +917,8 @@ CT_TEST(test_inventory_diff_fd_reuse) {
     if (tmp < 0) tmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     CT_REQUIRE(tmp >= 0 && dup2(tmp, sx) == sx);
     close(tmp);
-    tmp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* same kind and detail at sy */
+    /* another UDP socket on the same address and port: same kind and detail at sy */
+    tmp = t_udp_reuse(t_local_port(sy));
     CT_REQUIRE(tmp >= 0 && dup2(tmp, sy) == sy);
     close(tmp);
     close(fx); /* close + open: the lowest free number is fx again */
@@ -878,6 +947,8 @@ CT_TEST(test_inventory_diff_fd_reuse) {
     CT_CHECK(!t_has_id(&added, keep));
     if (t_find(&added, fx)) CT_EQ_STR(t_find(&added, fx)->detail, pb);
     if (t_find(&added, fz)) CT_EQ_STR(t_find(&added, fz)->detail, same);
+    if (t_find(&added, sy) && t_find(&before, sy))
+        CT_EQ_STR(t_find(&added, sy)->detail, t_find(&before, sy)->detail);
     CT_EQ_LL(added.thread_count, 0);
     churn_inventory_free(&added);
     churn_inventory_free(&before);
@@ -953,7 +1024,7 @@ static void t_filter_case(const churn_ignore *rules, int n, int expect_min_dropp
 CT_TEST(test_inventory_filter) {
     static const char *const names[] = {"ct-ign-1", "ct-ign-2", "ct-keep"};
     t_crew crew;
-    int p1[2], p2[2], marked, lst, port = 0;
+    int p1[2], p2[2], marked, lst, port = 0, keep;
     char path[] = "/tmp/churn-filter-mark-XXXXXX", pipe_detail[64];
     churn_ignore r_pipe[1], r_mark[1], r_thr[1], r_none[2], r_all[4], r_one_pipe[1], r_tcp[1];
     churn_inventory zero;
@@ -961,6 +1032,8 @@ CT_TEST(test_inventory_filter) {
     CT_REQUIRE(pipe(p2) == 0);
     marked = mkstemp(path);
     CT_REQUIRE(marked >= 0);
+    keep = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    CT_REQUIRE(keep >= 0);
     lst = t_listener(AF_INET, &port);
     CT_REQUIRE(lst >= 0);
     CT_REQUIRE(t_crew_start(&crew, names, 3) == 0);
@@ -1008,7 +1081,7 @@ CT_TEST(test_inventory_filter) {
         CT_CHECK(t_find_thread(&inv, crew.t[1].tid) == NULL);
         CT_CHECK(t_find_thread(&inv, crew.t[2].tid) != NULL);
         CT_CHECK(t_find_thread(&inv, (long long)getpid()) != NULL);
-        CT_CHECK(t_has_id(&inv, 1));
+        CT_CHECK(t_has_id(&inv, keep)); /* a /dev/null fd no rule matches */
         churn_inventory_free(&inv);
     }
     /* a zeroed inventory filters to nothing, harmlessly */
@@ -1023,6 +1096,7 @@ CT_TEST(test_inventory_filter) {
     close(p2[0]);
     close(p2[1]);
     close(marked);
+    close(keep);
     close(lst);
     unlink(path);
 }
@@ -1066,12 +1140,13 @@ static void *t_child_named(void *arg) {
 
 typedef struct t_child_report {
     int file_fd, pipe_r, pipe_w, lst_fd, lst_port, srv_fd, srv_port_peer, cli_fd, cli_port;
+    int udp_fd, udp_port, udpc_fd, udpc_port, unix_fd, est_fd, est_port;
     unsigned long long pipe_ino;
     long long tid;
 } t_child_report;
 
 CT_TEST(test_inventory_child) {
-    char dir[] = "/tmp/churn-child-XXXXXX", path[256], want[256];
+    char dir[] = "/tmp/churn-child-XXXXXX", path[256], upath[256], want[300];
     int rep[2], st = 0, n = 0;
     pid_t pid;
     t_child_report r;
@@ -1080,6 +1155,7 @@ CT_TEST(test_inventory_child) {
     memset(&r, 0, sizeof r);
     CT_REQUIRE(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/child-file.log", dir);
+    snprintf(upath, sizeof upath, "%s/child.sock", dir);
     CT_REQUIRE(pipe(rep) == 0);
     fflush(stdout);
     pid = fork();
@@ -1102,6 +1178,17 @@ CT_TEST(test_inventory_child) {
         if (c.file_fd < 0 || c.lst_fd < 0 || cli < 0 || srv < 0) _exit(1);
         c.cli_port = t_local_port(cli);
         close(cli); /* srv: CLOSE_WAIT */
+        c.udp_fd = t_bound(AF_INET, SOCK_DGRAM, 0);
+        c.udpc_fd = t_bound(AF_INET, SOCK_DGRAM, 0);
+        if (c.udp_fd < 0 || c.udpc_fd < 0) _exit(1);
+        c.udp_port = t_local_port(c.udp_fd);
+        c.udpc_port = t_local_port(c.udpc_fd);
+        if (t_connect_fd(c.udpc_fd, AF_INET, c.udp_port) != 0) _exit(1);
+        c.unix_fd = t_unix_bound(SOCK_STREAM, upath, 0);
+        if (c.unix_fd < 0 || listen(c.unix_fd, 4) != 0) _exit(1);
+        c.est_fd = t_connect(AF_INET, port); /* ESTABLISHED, peer in the backlog */
+        if (c.est_fd < 0) _exit(1);
+        c.est_port = t_local_port(c.est_fd);
         if (t_wait_eof(srv) != 0) _exit(1);
         c.srv_fd = srv;
         {
@@ -1132,11 +1219,22 @@ CT_TEST(test_inventory_child) {
     snprintf(want, sizeof want, "pipe:[%llu]", r.pipe_ino);
     T_EXPECT_FD(&inv, r.pipe_r, "pipe", want);
     T_EXPECT_FD(&inv, r.pipe_w, "pipe", want);
-    if (t_find(&inv, r.pipe_r)) CT_EQ_LL(t_find(&inv, r.pipe_r)->object, r.pipe_ino);
+    if (t_find(&inv, r.pipe_r) && t_find(&inv, r.pipe_w)) {
+        CT_CHECK(t_find(&inv, r.pipe_r)->object != 0);
+        CT_EQ_LL(t_find(&inv, r.pipe_r)->object, t_find(&inv, r.pipe_w)->object);
+    }
     snprintf(want, sizeof want, "tcp 127.0.0.1:%d LISTEN", r.lst_port);
     T_EXPECT_FD(&inv, r.lst_fd, "socket", want);
     snprintf(want, sizeof want, "tcp 127.0.0.1:%d -> 127.0.0.1:%d CLOSE_WAIT", r.lst_port, r.cli_port);
     T_EXPECT_FD(&inv, r.srv_fd, "socket", want);
+    snprintf(want, sizeof want, "tcp 127.0.0.1:%d -> 127.0.0.1:%d ESTABLISHED", r.est_port, r.lst_port);
+    T_EXPECT_FD(&inv, r.est_fd, "socket", want);
+    snprintf(want, sizeof want, "udp 127.0.0.1:%d", r.udp_port);
+    T_EXPECT_FD(&inv, r.udp_fd, "socket", want);
+    snprintf(want, sizeof want, "udp 127.0.0.1:%d -> 127.0.0.1:%d", r.udpc_port, r.udp_port);
+    T_EXPECT_FD(&inv, r.udpc_fd, "socket", want);
+    snprintf(want, sizeof want, "unix stream %s", upath);
+    T_EXPECT_FD(&inv, r.unix_fd, "socket", want);
     {
         const churn_thread_info *t = t_find_thread(&inv, r.tid);
         CT_CHECK(t != NULL);
@@ -1149,6 +1247,7 @@ CT_TEST(test_inventory_child) {
     CT_EQ_LL(churn_inventory_take((long)pid, &inv), CHURN_E_NOPROC);
     churn_inventory_free(&inv);
     unlink(path);
+    unlink(upath);
     rmdir(dir);
 }
 
@@ -1209,7 +1308,7 @@ CT_TEST(test_inventory_awkward_bytes) {
         char link[512];
         const churn_handle_info *h = t_find(&inv, fds[i]);
         CT_REQUIRE(t_fdlink(0, fds[i], link, sizeof link) == 0);
-        CT_EQ_STR(link, paths[i]); /* the kernel gives the raw bytes */
+        CT_CHECK(strcmp(link, paths[i]) == 0); /* the kernel gives the raw bytes */
         CT_CHECK(h != NULL);
         if (!h) continue;
         CT_EQ_STR(h->kind, "file");
@@ -1252,6 +1351,95 @@ CT_TEST(test_inventory_awkward_bytes) {
     close(u);
     unlink(upath);
     rmdir(dir);
+}
+
+/* ---- more edges -------------------------------------------------------------------------- */
+
+CT_TEST(test_inventory_self_by_explicit_pid) {
+    churn_inventory a, b;
+    int listed, i, mismatched = 0;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    T_TAKE((long)getpid(), &a);
+    listed = t_self_fds();
+    T_TAKE(0, &b);
+    CT_EQ_LL(a.pid, (long)getpid());
+    CT_EQ_LL(a.handle_count, listed);
+    CT_EQ_LL(a.handle_count, b.handle_count);
+    CT_EQ_LL(a.thread_count, b.thread_count);
+    for (i = 0; i < a.handle_count && i < b.handle_count; i++) {
+        const churn_handle_info *h = t_find(&b, a.handles[i].id);
+        if (!h || strcmp(h->kind, a.handles[i].kind) != 0 || strcmp(h->detail, a.handles[i].detail) != 0)
+            mismatched++;
+    }
+    CT_EQ_LL(mismatched, 0);
+    churn_inventory_free(&a);
+    churn_inventory_free(&b);
+}
+
+CT_TEST(test_inventory_long_path) {
+    char dir[] = "/tmp/churn-long-XXXXXX", path[1024];
+    int fd, i, depth = 0;
+    size_t len;
+    const churn_handle_info *h;
+    churn_inventory inv;
+    memset(&inv, 0, sizeof inv);
+    CT_REQUIRE(mkdtemp(dir) != NULL);
+    /* a path of ~400 bytes: the detail is cut, NUL-terminated, and starts like the path */
+    snprintf(path, sizeof path, "%s", dir);
+    for (i = 0; i < 7; i++) {
+        len = strlen(path);
+        snprintf(path + len, sizeof path - len, "/%s", "d123456789012345678901234567890123456789012345678");
+        CT_REQUIRE(mkdir(path, 0700) == 0);
+        depth++;
+    }
+    len = strlen(path);
+    snprintf(path + len, sizeof path - len, "/%s", "leaf-file-name");
+    CT_REQUIRE(strlen(path) > 300);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    CT_REQUIRE(fd >= 0);
+    T_TAKE(0, &inv);
+    t_check_sane(&inv);
+    h = t_find(&inv, fd);
+    CT_REQUIRE(h != NULL);
+    CT_EQ_STR(h->kind, "file");
+    CT_CHECK(strlen(h->detail) < sizeof h->detail);
+    CT_CHECK(strlen(h->detail) >= 200);
+    CT_CHECK(strncmp(h->detail, path, 200) == 0);
+    CT_CHECK(h->object != 0);
+    churn_inventory_free(&inv);
+    close(fd);
+    unlink(path);
+    for (i = depth; i > 0; i--) {
+        char *slash = strrchr(path, '/');
+        if (slash) *slash = '\0';
+        CT_CHECK(rmdir(path) == 0);
+    }
+    CT_CHECK(rmdir(dir) == 0);
+}
+
+CT_TEST(test_inventory_diff_thread_renamed) {
+    static const char *const names[] = {"ct-before-name"};
+    t_crew crew;
+    churn_inventory before, after, added;
+    const churn_thread_info *t;
+    memset(&before, 0, sizeof before);
+    memset(&after, 0, sizeof after);
+    memset(&added, 0, sizeof added);
+    CT_REQUIRE(t_crew_start(&crew, names, 1) == 0);
+    T_TAKE(0, &before);
+    CT_REQUIRE(pthread_setname_np(crew.t[0].th, "ct-after-name") == 0);
+    T_TAKE(0, &after);
+    t = t_find_thread(&after, crew.t[0].tid);
+    CT_CHECK(t != NULL);
+    if (t) CT_EQ_STR(t->name, "ct-after-name");
+    CT_REQUIRE(churn_inventory_diff(&before, &after, &added) == CHURN_OK);
+    CT_EQ_LL(added.thread_count, 0); /* threads are matched by tid */
+    CT_EQ_LL(added.handle_count, 0);
+    churn_inventory_free(&added);
+    churn_inventory_free(&before);
+    churn_inventory_free(&after);
+    t_crew_stop(&crew);
 }
 
 /* ---- many fds --------------------------------------------------------------------------- */
@@ -1337,6 +1525,9 @@ int main(void) {
     CT_RUN(test_inventory_free_safe);
     CT_RUN(test_inventory_child);
     CT_RUN(test_inventory_awkward_bytes);
+    CT_RUN(test_inventory_self_by_explicit_pid);
+    CT_RUN(test_inventory_long_path);
+    CT_RUN(test_inventory_diff_thread_renamed);
     CT_RUN(test_inventory_5000_fds);
     return ct_finish();
 }

@@ -129,6 +129,15 @@ static int t_all_done(void) {
     return d == WORKERS;
 }
 
+static void *t_noop(void *arg) { return arg; }
+
+/* Creates and joins one thread, so a runtime helper thread started by the first
+   pthread_create (ThreadSanitizer's background thread) exists before the baseline. */
+static void t_warm_threads(void) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, t_noop, NULL) == 0) pthread_join(t, NULL);
+}
+
 static long t_gettid(void) { return (long)syscall(SYS_gettid); }
 
 static void *t_short_thread(void *arg) { return arg; }
@@ -137,6 +146,7 @@ CT_TEST(test_concurrent_snapshots_and_inventories) {
     t_worker w[WORKERS];
     int i, started = 0, rounds = 0, fds0, thr0, churned_fds = 0, short_threads = 0;
     churn_snapshot s0, s1;
+    t_warm_threads();
     CT_REQUIRE(churn_snapshot_take(0, &s0) == CHURN_OK);
     fds0 = t_self_fds();
     thr0 = t_self_threads();
@@ -219,10 +229,11 @@ static void *t_namer_main(void *arg) {
     t_namer *n = (t_namer *)arg;
     int i;
     for (i = 0; i < 50; i++) {
-        char name[16];
+        char name[32];
         churn_inventory inv;
         memset(&inv, 0, sizeof inv);
-        snprintf(name, sizeof name, "ct-n%d-%d", n->index, i);
+        snprintf(name, sizeof name, "ct-n%d-%d", n->index % 10, i % 100);
+        name[15] = '\0';
         pthread_setname_np(pthread_self(), name);
         if (churn_inventory_take(0, &inv) != CHURN_OK) n->bad++;
         else {
