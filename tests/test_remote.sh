@@ -10,7 +10,8 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
-BIN=build/tests/test_loop
+BIN_DIR=${CHURN_TEST_BIN_DIR:-build/tests}
+BIN=$BIN_DIR/test_loop
 CC=${CC:-gcc}
 CFLAGS="-std=c99 -Wall -Wextra -Wpedantic -Werror -D_GNU_SOURCE -pthread"
 
@@ -20,14 +21,20 @@ skip() {
     exit 0
 }
 
-mkdir -p build/tests
-if [ ! -f build/churn_impl.o ] || [ churn.h -nt build/churn_impl.o ]; then
-    $CC $CFLAGS -c tests/churn_impl.c -o build/churn_impl.o || { echo "FAIL build churn_impl.o"; echo "0 passed, 1 failed"; exit 1; }
+# The default build directory is (re)built here when stale; another CHURN_TEST_BIN_DIR
+# (sanitizer builds, ...) is used as it is.
+if [ "$BIN_DIR" = build/tests ]; then
+    mkdir -p build/tests
+    if [ ! -f build/churn_impl.o ] || [ churn.h -nt build/churn_impl.o ]; then
+        $CC $CFLAGS -c tests/churn_impl.c -o build/churn_impl.o ||
+            { echo "FAIL build churn_impl.o"; echo "0 passed, 1 failed"; exit 1; }
+    fi
+    if [ ! -x "$BIN" ] || [ tests/test_loop.c -nt "$BIN" ] || [ build/churn_impl.o -nt "$BIN" ]; then
+        $CC $CFLAGS -Itests -I. tests/test_loop.c build/churn_impl.o -o "$BIN" -lm ||
+            { echo "FAIL build test_loop"; echo "0 passed, 1 failed"; exit 1; }
+    fi
 fi
-if [ ! -x "$BIN" ] || [ tests/test_loop.c -nt "$BIN" ] || [ build/churn_impl.o -nt "$BIN" ]; then
-    $CC $CFLAGS -Itests -I. tests/test_loop.c build/churn_impl.o -o "$BIN" -lm ||
-        { echo "FAIL build test_loop"; echo "0 passed, 1 failed"; exit 1; }
-fi
+[ -x "$BIN" ] || { echo "FAIL remote_guard: $BIN missing"; echo "0 passed, 1 failed"; exit 1; }
 
 command -v unshare >/dev/null 2>&1 || skip "unshare not installed"
 command -v ip >/dev/null 2>&1 || skip "ip (iproute2) not installed: cannot bring lo up in the namespace"
@@ -44,8 +51,8 @@ out=$($UNSHARE sh -c '
     ip route add 10.0.0.0/8 dev lo 2>/dev/null || routes=0
     ip route add 192.0.2.0/24 dev lo 2>/dev/null || routes=0
     ip -6 route add 2001:db8::/32 dev lo 2>/dev/null || true
-    CHURN_NS_ROUTES=$routes exec ./'"$BIN"' --remote-guard
-' 2>&1)
+    CHURN_NS_ROUTES=$routes exec "$0" --remote-guard
+' "$BIN" 2>&1)
 rc=$?
 if [ $rc -eq 97 ]; then skip "could not bring lo up inside the namespace"; fi
 printf '%s\n' "$out"
