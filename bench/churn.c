@@ -5,13 +5,13 @@
      raw c=16   non-blocking sockets, 16 connects in flight, poll(), SO_LINGER {1,0}, close
      churn c=1  churn_run, CHURN_PROFILE_RESET, sample_every 100, watch_pid 0, limits none
      churn c=16 the same with concurrency 16
-   each about 20000 cycles (and at most ~8 s), three rounds interleaved, medians printed,
+   each about 20000 cycles (and at most ~8 s), five rounds interleaved, medians printed,
    ratio churn/raw (target >= 0.8x, ANCHORS.md).
    CHURN_BENCH_LONG=1 adds 1,000,000 no-op custom cycles with sample_every 1 and reports
    how much the harness's own memory moved (target: flat).
 
    Build: gcc -O2 -std=c99 -D_GNU_SOURCE -pthread -I. bench/churn.c -o build/bench_churn -lm
-   Env:   CHURN_BENCH_CYCLES (default 20000), CHURN_BENCH_ROUNDS (default 3), CHURN_BENCH_LONG=1
+   Env:   CHURN_BENCH_CYCLES (default 20000), CHURN_BENCH_ROUNDS (default 5), CHURN_BENCH_LONG=1
 */
 #define CHURN_IMPLEMENTATION
 #include "../churn.h"
@@ -204,6 +204,12 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* "min..max" of the rounds, sorted by median() already */
+static const char *spread(const double *v, int n, char *buf, size_t cap) {
+    snprintf(buf, cap, "%.0f..%.0f", v[0], v[n - 1]);
+    return buf;
+}
+
 /* ---- long memory run ------------------------------------------------------------------- */
 
 static int noop_cycle(void *user, long long index) {
@@ -261,7 +267,7 @@ int main(void) {
     pthread_t th;
     const char *e;
     long long n = 20000;
-    int rounds = 3, i, rc1 = 0, rc16 = 0;
+    int rounds = 5, i, rc1 = 0, rc16 = 0;
     double max_s = 8.0;
     double rc1v[16], rp16v[16], cc1v[16], cc16v[16];
     long long cc1_cycles = 0, cc16_cycles = 0, errs = 0;
@@ -297,13 +303,14 @@ int main(void) {
     {
         double r1 = median(rc1v, rounds), r16 = median(rp16v, rounds);
         double c1 = median(cc1v, rounds), c16 = median(cc16v, rounds);
-        printf("%-36s %12s %8s\n", "loop", "cycles/s", "ratio");
-        printf("%-36s %12.0f %8s\n", "raw C connect+RST, c=1", r1, "1.00x");
-        printf("%-36s %12.0f %7.2fx   (%lld cycles)\n", "churn_run RESET, c=1", c1, r1 > 0 ? c1 / r1 : 0.0,
-               cc1_cycles);
-        printf("%-36s %12.0f %8s\n", "raw C poll() 16 in flight", r16, "1.00x");
-        printf("%-36s %12.0f %7.2fx   (%lld cycles)\n", "churn_run RESET, c=16", c16, r16 > 0 ? c16 / r16 : 0.0,
-               cc16_cycles);
+        char b[64];
+        printf("%-30s %10s %8s   %s\n", "loop", "cycles/s", "ratio", "rounds min..max");
+        printf("%-30s %10.0f %8s   %s\n", "raw C connect+RST, c=1", r1, "1.00x", spread(rc1v, rounds, b, sizeof b));
+        printf("%-30s %10.0f %7.2fx   %s (%lld cycles/run)\n", "churn_run RESET, c=1", c1,
+               r1 > 0 ? c1 / r1 : 0.0, spread(cc1v, rounds, b, sizeof b), cc1_cycles);
+        printf("%-30s %10.0f %8s   %s\n", "raw C poll() 16 in flight", r16, "1.00x", spread(rp16v, rounds, b, sizeof b));
+        printf("%-30s %10.0f %7.2fx   %s (%lld cycles/run)\n", "churn_run RESET, c=16", c16,
+               r16 > 0 ? c16 / r16 : 0.0, spread(cc16v, rounds, b, sizeof b), cc16_cycles);
         printf("\ntarget >= 0.80x: c=1 %s, c=16 %s   (non-completed cycles over all runs: %lld)\n",
                r1 > 0 && c1 / r1 >= 0.8 ? "met" : "MISSED", r16 > 0 && c16 / r16 >= 0.8 ? "met" : "MISSED", errs);
     }
