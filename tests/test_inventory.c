@@ -1442,6 +1442,77 @@ CT_TEST(test_inventory_diff_thread_renamed) {
     t_crew_stop(&crew);
 }
 
+/* Hundreds of TCP sockets (the kernel's answer spans many netlink messages): every detail
+   exact; the inventory agrees with a snapshot on sockets and CLOSE_WAIT. */
+CT_TEST(test_inventory_many_sockets_and_snapshot_agree) {
+    enum { N = 400 };
+    static int cli[N], srv[N], cport[N];
+    struct rlimit lim;
+    int lst, lp = 0, i, n = 0, wrong = 0, inv_sockets = 0, inv_cw = 0;
+    char want[256];
+    churn_inventory inv;
+    churn_snapshot s;
+    memset(&inv, 0, sizeof inv);
+    CT_REQUIRE(getrlimit(RLIMIT_NOFILE, &lim) == 0);
+    if (lim.rlim_cur < 2048) {
+        if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < 2048) CT_SKIP("RLIMIT_NOFILE below 2048");
+        lim.rlim_cur = 2048;
+        CT_REQUIRE(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+    }
+    lst = t_listener(AF_INET, &lp);
+    CT_REQUIRE(lst >= 0);
+    for (i = 0; i < N; i++) {
+        cli[n] = t_connect(AF_INET, lp);
+        if (cli[n] < 0) break;
+        srv[n] = accept(lst, NULL, NULL);
+        if (srv[n] < 0) {
+            close(cli[n]);
+            break;
+        }
+        cport[n] = t_local_port(cli[n]);
+        n++;
+    }
+    CT_REQUIRE(n == N);
+    /* the first half's clients close: those servers are in CLOSE_WAIT */
+    for (i = 0; i < N / 2; i++) close(cli[i]);
+    for (i = 0; i < N / 2; i++) CT_REQUIRE(t_wait_eof(srv[i]) == 0);
+    T_TAKE(0, &inv);
+    CT_REQUIRE(churn_snapshot_take(0, &s) == CHURN_OK);
+    for (i = 0; i < N; i++) {
+        const churn_handle_info *h;
+        if (i >= N / 2) {
+            snprintf(want, sizeof want, "tcp 127.0.0.1:%d -> 127.0.0.1:%d ESTABLISHED", cport[i], lp);
+            h = t_find(&inv, cli[i]);
+            if (!h || strcmp(h->detail, want) != 0) {
+                if (wrong++ < 3) printf("    fd %d: want \"%s\" got \"%s\"\n", cli[i], want, h ? h->detail : "(missing)");
+            }
+        }
+        snprintf(want, sizeof want, "tcp 127.0.0.1:%d -> 127.0.0.1:%d %s", lp, cport[i],
+                 i < N / 2 ? "CLOSE_WAIT" : "ESTABLISHED");
+        h = t_find(&inv, srv[i]);
+        if (!h || strcmp(h->detail, want) != 0) {
+            if (wrong++ < 3) printf("    fd %d: want \"%s\" got \"%s\"\n", srv[i], want, h ? h->detail : "(missing)");
+        }
+    }
+    CT_EQ_LL(wrong, 0);
+    for (i = 0; i < inv.handle_count; i++) {
+        size_t len = strlen(inv.handles[i].detail);
+        if (strcmp(inv.handles[i].kind, "socket") != 0) continue;
+        inv_sockets++;
+        if (len > 11 && strcmp(inv.handles[i].detail + len - 11, " CLOSE_WAIT") == 0) inv_cw++;
+    }
+    CT_EQ_LL(s.value[CHURN_METRIC_SOCKETS], inv_sockets);
+    CT_EQ_LL(s.value[CHURN_METRIC_CLOSE_WAIT], inv_cw);
+    CT_GE_LL(inv_cw, N / 2);
+    CT_EQ_LL(inv.skipped, 0);
+    churn_inventory_free(&inv);
+    for (i = 0; i < N; i++) {
+        if (i >= N / 2) close(cli[i]);
+        close(srv[i]);
+    }
+    close(lst);
+}
+
 /* ---- many fds --------------------------------------------------------------------------- */
 
 CT_TEST(test_inventory_5000_fds) {
@@ -1528,6 +1599,7 @@ int main(void) {
     CT_RUN(test_inventory_self_by_explicit_pid);
     CT_RUN(test_inventory_long_path);
     CT_RUN(test_inventory_diff_thread_renamed);
+    CT_RUN(test_inventory_many_sockets_and_snapshot_agree);
     CT_RUN(test_inventory_5000_fds);
     return ct_finish();
 }

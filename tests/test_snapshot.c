@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <limits.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -708,6 +709,174 @@ CT_TEST(test_send_queue_ipv6) {
     t_send_queue(AF_INET6);
 }
 
+/* Enough sockets that the kernel's answers span many netlink messages / table pages. */
+static int t_raise_nofile(rlim_t want) {
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return -1;
+    if (lim.rlim_cur >= want) return 0;
+    if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < want) return -1;
+    lim.rlim_cur = want;
+    return setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+CT_TEST(test_close_wait_many) {
+    enum { N4 = 600, N6 = 400 };
+    static int cli[N4 + N6], srv[N4 + N6];
+    int lst4, lst6 = -1, p4 = 0, p6 = 0, i, n = 0, v6 = t_have_ipv6();
+    churn_snapshot b, w, some, r;
+    if (t_raise_nofile(4096) != 0) CT_SKIP("cannot raise RLIMIT_NOFILE to 4096");
+    T_SNAP(0, &b);
+    lst4 = t_listener(AF_INET, 1024, &p4);
+    CT_REQUIRE(lst4 >= 0);
+    if (v6) {
+        lst6 = t_listener(AF_INET6, 1024, &p6);
+        CT_REQUIRE(lst6 >= 0);
+    }
+    for (i = 0; i < N4 + (v6 ? N6 : 0); i++) {
+        int fam = i < N4 ? AF_INET : AF_INET6;
+        cli[n] = t_connect(fam, fam == AF_INET ? p4 : p6);
+        if (cli[n] < 0) break;
+        srv[n] = accept(fam == AF_INET ? lst4 : lst6, NULL, NULL);
+        if (srv[n] < 0) {
+            close(cli[n]);
+            break;
+        }
+        n++;
+    }
+    CT_REQUIRE(n == N4 + (v6 ? N6 : 0));
+    for (i = 0; i < n; i++) close(cli[i]);
+    for (i = 0; i < n; i++) CT_CHECK(t_wait_eof(srv[i]) == 0);
+    T_SNAP(0, &w);
+    CT_EQ_LL(T_D(w, b, CHURN_METRIC_CLOSE_WAIT), n);
+    CT_EQ_LL(T_D(w, b, CHURN_METRIC_SOCKETS), n + 1 + (v6 ? 1 : 0));
+    CT_EQ_LL(T_D(w, b, CHURN_METRIC_HANDLES), n + 1 + (v6 ? 1 : 0));
+    CT_EQ_LL(T_D(w, b, CHURN_METRIC_SEND_QUEUE_BYTES), 0);
+    CT_REQUIRE(churn_snapshot_take_some(0, CHURN_METRIC_BIT(CHURN_METRIC_CLOSE_WAIT), &some) == CHURN_OK);
+    CT_EQ_LL(some.value[CHURN_METRIC_CLOSE_WAIT], w.value[CHURN_METRIC_CLOSE_WAIT]);
+    /* half of them closed: CLOSE_WAIT drops by exactly that many */
+    for (i = 0; i < n; i += 2) close(srv[i]);
+    T_SNAP(0, &r);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_CLOSE_WAIT), n / 2);
+    for (i = 1; i < n; i += 2) close(srv[i]);
+    close(lst4);
+    if (lst6 >= 0) close(lst6);
+    T_SNAP(0, &r);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_CLOSE_WAIT), 0);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_SOCKETS), 0);
+}
+
+/* Many connections with small, full send queues: the metric is their sum. */
+CT_TEST(test_send_queue_many) {
+    enum { N = 100 };
+    static int cli[N], srv[N];
+    static char buf[16384];
+    int lst, port = 0, i, n = 0, small = 4096;
+    long long outq_sum = 0, sent_sum = 0;
+    churn_snapshot b, f, r;
+    if (t_raise_nofile(1024) != 0) CT_SKIP("cannot raise RLIMIT_NOFILE to 1024");
+    memset(buf, 's', sizeof buf);
+    T_SNAP(0, &b);
+    lst = t_listener(AF_INET, 256, &port);
+    CT_REQUIRE(lst >= 0);
+    CT_REQUIRE(setsockopt(lst, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    for (i = 0; i < N; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = t_loopback(AF_INET, port, &ss);
+        cli[n] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (cli[n] < 0) break;
+        setsockopt(cli[n], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+        if (connect(cli[n], (struct sockaddr *)&ss, len) != 0) {
+            close(cli[n]);
+            break;
+        }
+        srv[n] = accept(lst, NULL, NULL);
+        if (srv[n] < 0) {
+            close(cli[n]);
+            break;
+        }
+        n++;
+    }
+    CT_REQUIRE(n == N);
+    for (i = 0; i < n; i++) {
+        int k, q = 0;
+        fcntl(cli[i], F_SETFL, fcntl(cli[i], F_GETFL) | O_NONBLOCK);
+        for (k = 0; k < 10000; k++) {
+            ssize_t w = send(cli[i], buf, sizeof buf, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                break;
+            }
+            sent_sum += w;
+        }
+        if (ioctl(cli[i], SIOCOUTQ, &q) == 0) outq_sum += q;
+    }
+    T_SNAP(0, &f);
+    printf("    info: %d connections: sent %lld, SIOCOUTQ sum %lld, send_queue_bytes delta %lld\n", n,
+           sent_sum, outq_sum, T_D(f, b, CHURN_METRIC_SEND_QUEUE_BYTES));
+    CT_CHECK(outq_sum > 0);
+    CT_GE_LL(T_D(f, b, CHURN_METRIC_SEND_QUEUE_BYTES), outq_sum / 2);
+    CT_LE_LL(T_D(f, b, CHURN_METRIC_SEND_QUEUE_BYTES), sent_sum);
+    for (i = 0; i < n; i++) {
+        close(cli[i]);
+        close(srv[i]);
+    }
+    close(lst);
+    T_SNAP(0, &r);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_SEND_QUEUE_BYTES), 0);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_SOCKETS), 0);
+}
+
+/* Nothing is printed unasked: stdout and stderr stay empty across every call, errors included. */
+CT_TEST(test_silent) {
+    char tmpl[] = "/tmp/churn-silent-XXXXXX";
+    int fd = mkstemp(tmpl), o1, o2, i;
+    churn_snapshot s;
+    struct stat st;
+    CT_REQUIRE(fd >= 0);
+    unlink(tmpl);
+    fflush(stdout);
+    fflush(stderr);
+    o1 = dup(1);
+    o2 = dup(2);
+    CT_REQUIRE(o1 >= 0 && o2 >= 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    for (i = 0; i < 3; i++) {
+        (void)churn_snapshot_take(0, &s);
+        (void)churn_snapshot_take_some(0, CHURN_METRICS_CHEAP, &s);
+        (void)churn_snapshot_take(0x7ffffff0L, &s);
+        (void)churn_snapshot_take(-5, &s);
+        (void)churn_snapshot_take(0, NULL);
+        (void)churn_snapshot_take(1, &s);
+        (void)churn_strerror(-999);
+        (void)churn_metric_name(CHURN_METRIC_COUNT);
+    }
+    fflush(stdout);
+    fflush(stderr);
+    dup2(o1, 1);
+    dup2(o2, 2);
+    close(o1);
+    close(o2);
+    CT_REQUIRE(fstat(fd, &st) == 0);
+    CT_EQ_LL(st.st_size, 0);
+    close(fd);
+}
+
+/* `at` is CLOCK_MONOTONIC seconds: between two readings of that clock around the call. */
+CT_TEST(test_snapshot_at_is_monotonic_clock) {
+    struct timespec t0, t1;
+    churn_snapshot s;
+    double a, b;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    T_SNAP(0, &s);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    a = (double)t0.tv_sec + (double)t0.tv_nsec / 1e9;
+    b = (double)t1.tv_sec + (double)t1.tv_nsec / 1e9;
+    if (!(s.at >= a - 1e-6 && s.at <= b + 1e-6))
+        printf("    at %.6f outside [%.6f, %.6f]\n", s.at, a, b);
+    CT_CHECK(s.at >= a - 1e-6 && s.at <= b + 1e-6);
+}
+
 /* ---- another process by pid ------------------------------------------------------------- */
 
 static void *t_child_thread(void *arg) {
@@ -1113,6 +1282,8 @@ int main(void) {
     CT_RUN(test_close_wait_ipv6);
     CT_RUN(test_send_queue_ipv4);
     CT_RUN(test_send_queue_ipv6);
+    CT_RUN(test_close_wait_many);
+    CT_RUN(test_send_queue_many);
     CT_RUN(test_child_by_pid);
     CT_RUN(test_child_by_pid_net_children_memory);
     CT_RUN(test_self_by_explicit_pid);
@@ -1120,6 +1291,8 @@ int main(void) {
     CT_RUN(test_take_some_masks);
     CT_RUN(test_linux_known_and_unknown);
     CT_RUN(test_snapshot_clock);
+    CT_RUN(test_snapshot_at_is_monotonic_clock);
+    CT_RUN(test_silent);
     CT_RUN(test_snapshot_init);
     CT_RUN(test_snapshot_peak);
     return ct_finish();
