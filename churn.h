@@ -256,8 +256,8 @@ PLATFORM NOTES
     virtual_bytes     VmSize                         PrivateUsage+... (see code)   pti_virtual_size
     sockets           socket fds                     TCP table rows of the pid     socket fds
     close_wait        sock_diag (text fallback)      GetExtendedTcpTable           PROC_PIDFDSOCKETINFO
-    send_queue_bytes  sock_diag wqueue               unknown                       so_snd.sbc_cc
-    children          /proc scan by ppid             Toolhelp32 parent pid         proc_listchildpids
+    send_queue_bytes  sock_diag wqueue               unknown                       soi_snd.sbi_cc
+    children          /proc scan by ppid             Toolhelp32 parent pid         proc_listpids(PPID_ONLY)
     zombies           state Z children               unknown                       SZOMB children
     gdi/user objects  unknown                        GetGuiResources (build only)  unknown
     (* falls back to counting the pid's rows of SystemExtendedHandleInformation)
@@ -649,9 +649,7 @@ CHURN_DEF void churn_summary_fprint(const churn_result *r, FILE *f);
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#ifndef CHURN_NO_STDIO
-#include <stdio.h>
-#endif
+#include <stdio.h> /* snprintf and rename are needed even under CHURN_NO_STDIO */
 
 #if defined(CHURN__LINUX) || defined(CHURN__MACOS)
 #include <unistd.h>
@@ -675,7 +673,23 @@ CHURN_DEF void churn_summary_fprint(const churn_result *r, FILE *f);
 /* CHURN-WINDOWS-INCLUDES */
 #endif
 #if defined(CHURN__MACOS)
-/* CHURN-MACOS-INCLUDES */
+/* macOS: libproc (in libSystem: no extra link flag), Mach time, sysctl, uname.
+   <sys/sysctl.h> brings <sys/proc.h> (SZOMB). Every header below ships in the macOS SDK
+   (and in zig's bundled any-macos.11/12/13 headers); none is needed in the declarations. */
+#if defined(__DARWIN_C_LEVEL) && defined(__DARWIN_C_FULL) && __DARWIN_C_LEVEL < __DARWIN_C_FULL
+#error "churn.h: on macOS the implementation needs the Darwin extensions (libproc): do not set a strict _POSIX_C_SOURCE in the file that defines CHURN_IMPLEMENTATION, or also define _DARWIN_C_SOURCE"
+#endif
+#include <sys/resource.h>
+#include <sys/sysctl.h>
+#include <sys/utsname.h>
+#include <sys/proc_info.h>
+#include <libproc.h>
+#include <mach/mach_time.h>
+/* Private flavor of proc_pidinfo (xnu bsd/sys/proc_info.h under PRIVATE, not in the SDK):
+   the threads' unique 64-bit ids, the ids pthread_threadid_np() returns. Implemented since
+   xnu-4570 (macOS 10.13); on an older kernel the call fails with EINVAL and the inventory
+   falls back to PROC_PIDLISTTHREADS (thread handles). */
+#define CHURN__PROC_PIDLISTTHREADIDS 28
 #endif
 #if defined(CHURN__LINUX)
 #include <sys/syscall.h>
@@ -1821,7 +1835,587 @@ out:
 /* >>snapshot macos ===========================================================================
    libproc and Mach. */
 #if defined(CHURN__MACOS)
-/* CHURN-MACOS-SECTION */
+/* Sources (every one a libproc call: the snapshot and the inventory open no fds at all, so
+   they can never count one of their own):
+     pid check  proc_pidinfo(PROC_PIDT_SHORTBSDINFO): allowed for any pid; ESRCH -> NOPROC,
+                a zombie (SZOMB) has exited and is NOPROC too (it has no task to measure).
+     handles    proc_pidinfo(PROC_PIDLISTFDS): one call, the kernel copies 8 bytes per open fd.
+                O(n) in the fds but no per-fd system call; in the cheap mask (see below).
+     threads    proc_pidinfo(PROC_PIDTASKINFO).pti_threadnum      (O(1))
+     rss        pti_resident_size, virtual pti_virtual_size        (same call)
+     private    proc_pid_rusage(RUSAGE_INFO_V0).ri_phys_footprint  (O(1); what Activity
+                Monitor shows as "Memory": dirty + compressed + swapped private memory)
+     sockets    the PROC_PIDLISTFDS entries of type PROX_FDTYPE_SOCKET
+     TCP        proc_pidfdinfo(PROC_PIDFDSOCKETINFO) per socket fd: tcpsi_state (TSI_S_*,
+                mapped to the Linux numbering) and soi_snd.sbi_cc (bytes in the send buffer:
+                unsent + unacknowledged, as Linux's wqueue) of connected sockets
+     children   proc_listpids(PROC_PPID_ONLY) (the kernel walks allproc, then zombproc),
+                then PROC_PIDT_SHORTBSDINFO of each child: pbsi_status SZOMB -> zombie
+   Another process: proc_pidinfo answers for the same user (root: any); EPERM -> CHURN_E_PERM.
+   Verified only by building (zig cc -target {x86_64,aarch64}-macos); see PLATFORM NOTES. */
+
+CHURN__PRIV long churn__os_pid(void) { return (long)getpid(); }
+
+CHURN__PRIV double churn__os_now(void) {
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+#endif
+    {
+        /* Mach ticks (no global cache: mach_timebase_info is a cheap commpage read) */
+        mach_timebase_info_data_t tb;
+        unsigned long long t = (unsigned long long)mach_absolute_time();
+        if (mach_timebase_info(&tb) != 0 || tb.denom == 0) return (double)t * 1e-9;
+        return (double)t * ((double)tb.numer / (double)tb.denom) * 1e-9;
+    }
+}
+CHURN__PRIV double churn__os_wall(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+}
+CHURN__PRIV void churn__os_sleep_ms(int ms) {
+    /* nanosleep rather than poll(NULL, 0, ms): poll without fds is not a documented
+       sleep on macOS. EINTR just ends the nap early, as on Linux. */
+    struct timespec ts;
+    if (ms <= 0) return;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+CHURN__PRIV int churn__errno_to_code(int e) {
+    switch (e) {
+        case ENOENT: case ESRCH: return CHURN_E_NOPROC;
+        case EACCES: case EPERM: return CHURN_E_PERM;
+        case ENOMEM: return CHURN_E_NOMEM;
+        case EINVAL: return CHURN_E_INVAL;
+        case ENOTSUP: return CHURN_E_UNSUPPORTED;
+        default: return CHURN_E_IO;
+    }
+}
+
+#if defined(O_CLOEXEC)
+#define CHURN__O_CLOEXEC O_CLOEXEC
+#else
+#define CHURN__O_CLOEXEC 0 /* strict _POSIX_C_SOURCE < 2008 hides it; fcntl below */
+#endif
+CHURN__PRIV int churn__open_cloexec(const char *path, int flags) {
+    int fd;
+    do fd = open(path, flags | CHURN__O_CLOEXEC, 0666); while (fd < 0 && errno == EINTR);
+#if !defined(O_CLOEXEC)
+    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
+    return fd;
+}
+CHURN__PRIV void churn__close(int fd) {
+    if (fd >= 0) close(fd); /* not retried on EINTR: the fd is gone either way */
+}
+
+/* proc_pidinfo / proc_pidfdinfo return the bytes written, 0 (errno set) on failure. A short
+   answer is a kernel that does not know the flavor: report it as unsupported. */
+CHURN__PRIV int churn__macos_info(long pid, int flavor, unsigned long long arg, void *buf, int size) {
+    int n;
+    errno = 0;
+    n = proc_pidinfo((int)pid, flavor, (uint64_t)arg, buf, size);
+    if (n == size) return CHURN_OK;
+    if (n <= 0 && errno != 0) return churn__errno_to_code(errno);
+    return CHURN_E_UNSUPPORTED;
+}
+CHURN__PRIV int churn__macos_fdinfo(long pid, int fd, int flavor, void *buf, int size) {
+    int n;
+    errno = 0;
+    n = proc_pidfdinfo((int)pid, fd, flavor, buf, size);
+    if (n == size) return CHURN_OK;
+    if (n <= 0 && errno != 0) return errno == EBADF ? CHURN_E_NOPROC : churn__errno_to_code(errno);
+    return CHURN_E_UNSUPPORTED;
+}
+
+/* Exists, may be inspected at all, and has not exited (a zombie has no task). */
+CHURN__PRIV int churn__macos_check_pid(long pid) {
+    struct proc_bsdshortinfo si;
+    int rc;
+    if (pid <= 0 || pid > INT_MAX) return CHURN_E_NOPROC;
+    rc = churn__macos_info(pid, PROC_PIDT_SHORTBSDINFO, 0, &si, (int)sizeof si);
+    if (rc == CHURN_E_INVAL) rc = CHURN_E_NOPROC;
+    if (rc != CHURN_OK) return rc;
+    if (si.pbsi_status == SZOMB) return CHURN_E_NOPROC;
+    return CHURN_OK;
+}
+
+/* The fd list of pid: a stack buffer first (no allocation for up to 256 fds), the heap when
+   the kernel may have had more. *list is stack or *heap; free *heap. Returns the count or a
+   negative CHURN_E_*. A full buffer may be truncated, so it grows and asks again. */
+#define CHURN__MACOS_FD_STACK 256
+CHURN__PRIV int churn__macos_list_fds(long pid, struct proc_fdinfo *stack, struct proc_fdinfo **list,
+                                      struct proc_fdinfo **heap) {
+    int cap = CHURN__MACOS_FD_STACK, n, attempt;
+    const int esz = (int)sizeof(struct proc_fdinfo);
+    *heap = NULL;
+    *list = stack;
+    errno = 0;
+    n = proc_pidinfo((int)pid, PROC_PIDLISTFDS, 0, stack, cap * esz);
+    if (n <= 0 && errno != 0) return churn__errno_to_code(errno);
+    if (n < 0) return CHURN_E_IO;
+    if (n / esz < cap) return n / esz;
+    for (attempt = 0; attempt < 8; attempt++) {
+        struct proc_fdinfo *p;
+        int need = proc_pidinfo((int)pid, PROC_PIDLISTFDS, 0, NULL, 0); /* (table slots + 20) * 8 */
+        int want = need / esz;
+        if (want < cap * 2) want = cap * 2;
+        if (want > INT_MAX / esz / 2) { CHURN_FREE(*heap); *heap = NULL; return CHURN_E_NOMEM; }
+        p = (struct proc_fdinfo *)CHURN_REALLOC(*heap, (size_t)want * (size_t)esz);
+        if (!p) { CHURN_FREE(*heap); *heap = NULL; return CHURN_E_NOMEM; }
+        *heap = p;
+        *list = p;
+        cap = want;
+        errno = 0;
+        n = proc_pidinfo((int)pid, PROC_PIDLISTFDS, 0, p, cap * esz);
+        if (n <= 0 && errno != 0) { CHURN_FREE(*heap); *heap = NULL; *list = stack; return churn__errno_to_code(errno); }
+        if (n / esz < cap) return n / esz;
+    }
+    return cap; /* still growing after 8 doublings: report what we saw */
+}
+
+/* macOS TCP states (TSI_S_*, the BSD order) to the Linux numbering churn__tcp_state_name uses. */
+CHURN__PRIV int churn__macos_tcp_state(int tsi) {
+    static const int map[] = {
+        7,  /* TSI_S_CLOSED       -> CLOSE */
+        10, /* TSI_S_LISTEN       -> LISTEN */
+        2,  /* TSI_S_SYN_SENT     -> SYN_SENT */
+        3,  /* TSI_S_SYN_RECEIVED -> SYN_RECV */
+        1,  /* TSI_S_ESTABLISHED  -> ESTABLISHED */
+        8,  /* TSI_S__CLOSE_WAIT  -> CLOSE_WAIT */
+        4,  /* TSI_S_FIN_WAIT_1   -> FIN_WAIT1 */
+        11, /* TSI_S_CLOSING      -> CLOSING */
+        9,  /* TSI_S_LAST_ACK     -> LAST_ACK */
+        5,  /* TSI_S_FIN_WAIT_2   -> FIN_WAIT2 */
+        6   /* TSI_S_TIME_WAIT    -> TIME_WAIT */
+    };
+    if (tsi < 0 || tsi >= CHURN__ARRAY_LEN(map)) return 0; /* UNKNOWN */
+    return map[tsi];
+}
+
+/* One in_sockinfo address into 4 or 16 bytes. An AF_INET6 socket talking IPv4 (INI_IPV4
+   only) holds the address in the in4in6 layout; Linux prints those as ::ffff:a.b.c.d. */
+CHURN__PRIV void churn__macos_inaddr(int family6, int vflag, const struct in4in6_addr *a46,
+                                     const struct in6_addr *a6, unsigned char *out) {
+    memset(out, 0, 16);
+    if (!family6) { memcpy(out, &a46->i46a_addr4, 4); return; }
+    if ((vflag & INI_IPV6) || !(vflag & INI_IPV4)) { memcpy(out, a6, 16); return; }
+    out[10] = 0xff;
+    out[11] = 0xff;
+    memcpy(out + 12, &a46->i46a_addr4, 4);
+}
+
+/* PROC_PIDFDSOCKETINFO into a churn__sock_entry. 1: described (TCP, UDP, UNIX), 0: another
+   kind of socket (e->inode still holds the identity), negative: CHURN_E_*. */
+CHURN__PRIV int churn__macos_socket(long pid, int fd, churn__sock_entry *e) {
+    struct socket_fdinfo si;
+    const struct socket_info *s = &si.psi;
+    int rc = churn__macos_fdinfo(pid, fd, PROC_PIDFDSOCKETINFO, &si, (int)sizeof si);
+    memset(e, 0, sizeof(*e));
+    if (rc != CHURN_OK) return rc;
+    e->inode = (unsigned long long)s->soi_so; /* the socket's (kernel-obfuscated) handle */
+    if ((s->soi_kind == SOCKINFO_TCP || s->soi_kind == SOCKINFO_IN) &&
+        (s->soi_family == AF_INET || s->soi_family == AF_INET6)) {
+        const struct in_sockinfo *in = s->soi_kind == SOCKINFO_TCP ? &s->soi_proto.pri_tcp.tcpsi_ini
+                                                                   : &s->soi_proto.pri_in;
+        int six = s->soi_family == AF_INET6;
+        if (s->soi_kind == SOCKINFO_TCP) {
+            e->proto = 't';
+            e->state = churn__macos_tcp_state(s->soi_proto.pri_tcp.tcpsi_state);
+            e->wqueue = (e->state == CHURN__TCP_LISTEN || e->state == CHURN__TCP_CLOSE) ? 0 : (long long)s->soi_snd.sbi_cc;
+        } else if (s->soi_protocol == IPPROTO_UDP) {
+            e->proto = 'u';
+        } else {
+            return 0; /* raw IP and the like */
+        }
+        e->family = six ? 6 : 4;
+        churn__macos_inaddr(six, in->insi_vflag, &in->insi_laddr.ina_46, &in->insi_laddr.ina_6, e->laddr);
+        churn__macos_inaddr(six, in->insi_vflag, &in->insi_faddr.ina_46, &in->insi_faddr.ina_6, e->raddr);
+        /* the pcb keeps ports in network order */
+        e->lport = ntohs((unsigned short)in->insi_lport);
+        e->rport = ntohs((unsigned short)in->insi_fport);
+        if (!six) { /* churn__sock_describe compares 4 bytes for IPv4 */
+            memset(e->laddr + 4, 0, 12);
+            memset(e->raddr + 4, 0, 12);
+        }
+        return 1;
+    }
+    if (s->soi_kind == SOCKINFO_UN) {
+        const struct sockaddr_un *sun = &s->soi_proto.pri_un.unsi_addr.ua_sun;
+        size_t n = churn__strnlen(sun->sun_path, sizeof sun->sun_path);
+        e->proto = 'x';
+        e->family = s->soi_type; /* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_SEQPACKET 5: same as Linux */
+        churn__copy(e->path, sizeof e->path, sun->sun_path, n);
+        return 1;
+    }
+    return 0;
+}
+
+CHURN__PRIV int churn__macos_children(long pid, long long *children, long long *zombies) {
+    int stack[256], *buf = stack, cap = CHURN__ARRAY_LEN(stack), n, i, attempt;
+    long long live = 0, dead = 0;
+    for (attempt = 0;; attempt++) {
+        errno = 0;
+        n = proc_listpids(PROC_PPID_ONLY, (uint32_t)pid, buf, cap * (int)sizeof(int));
+        if (n < 0 || (n == 0 && errno != 0)) {
+            int rc = churn__errno_to_code(errno ? errno : EIO);
+            if (buf != stack) CHURN_FREE(buf);
+            return rc;
+        }
+        n /= (int)sizeof(int);
+        if (n < cap || attempt >= 6) break;
+        /* a full buffer may be cut short: grow and ask again */
+        {
+            int *p;
+            cap *= 4;
+            p = (int *)CHURN_REALLOC(buf == stack ? NULL : buf, (size_t)cap * sizeof(int));
+            if (!p) { if (buf != stack) CHURN_FREE(buf); return CHURN_E_NOMEM; }
+            buf = p;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        struct proc_bsdshortinfo si;
+        if (buf[i] <= 0) continue;
+        /* gone (and reaped) since the listing: neither live nor zombie */
+        if (churn__macos_info(buf[i], PROC_PIDT_SHORTBSDINFO, 0, &si, (int)sizeof si) != CHURN_OK) continue;
+        if ((long)si.pbsi_ppid != pid) continue; /* pid reused by another process meanwhile */
+        if (si.pbsi_status == SZOMB) dead++; else live++;
+    }
+    if (buf != stack) CHURN_FREE(buf);
+    *children = live;
+    *zombies = dead;
+    return CHURN_OK;
+}
+
+/* handles are in the cheap mask although PROC_PIDLISTFDS is O(n): it is one system call
+   copying 8 bytes per fd (no per-fd work, no socket tables), and without it in-run samples
+   the release preset's handle peak limit would only ever see baseline and post-drain.
+   A caller who wants strictly O(1) samples sets sample_metrics without HANDLES. */
+CHURN__PRIV unsigned churn__os_cheap_metrics(void) { return CHURN_METRICS_CHEAP; }
+
+#define CHURN__WANT(mask, m) (((mask) & CHURN_METRIC_BIT(m)) != 0)
+
+CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out) {
+    int rc = churn__macos_check_pid(pid);
+    unsigned task_mask = CHURN_METRIC_BIT(CHURN_METRIC_THREADS) | CHURN_METRIC_BIT(CHURN_METRIC_RSS_BYTES) |
+                         CHURN_METRIC_BIT(CHURN_METRIC_VIRTUAL_BYTES);
+    unsigned fd_mask = CHURN_METRIC_BIT(CHURN_METRIC_HANDLES) | CHURN_METRIC_BIT(CHURN_METRIC_SOCKETS) |
+                       CHURN_METRIC_BIT(CHURN_METRIC_CLOSE_WAIT) | CHURN_METRIC_BIT(CHURN_METRIC_SEND_QUEUE_BYTES);
+    if (rc != CHURN_OK) return rc;
+
+    if (mask & task_mask) {
+        struct proc_taskinfo ti;
+        rc = churn__macos_info(pid, PROC_PIDTASKINFO, 0, &ti, (int)sizeof ti);
+        if (rc == CHURN_E_NOPROC || rc == CHURN_E_PERM) return rc;
+        if (rc == CHURN_OK) {
+            if (CHURN__WANT(mask, CHURN_METRIC_THREADS) && ti.pti_threadnum > 0)
+                out->value[CHURN_METRIC_THREADS] = ti.pti_threadnum;
+            if (CHURN__WANT(mask, CHURN_METRIC_RSS_BYTES)) out->value[CHURN_METRIC_RSS_BYTES] = (long long)ti.pti_resident_size;
+            if (CHURN__WANT(mask, CHURN_METRIC_VIRTUAL_BYTES)) out->value[CHURN_METRIC_VIRTUAL_BYTES] = (long long)ti.pti_virtual_size;
+        }
+    }
+
+    if (CHURN__WANT(mask, CHURN_METRIC_PRIVATE_BYTES)) {
+        struct rusage_info_v0 ri;
+        memset(&ri, 0, sizeof ri);
+        if (proc_pid_rusage((int)pid, RUSAGE_INFO_V0, (rusage_info_t *)(void *)&ri) == 0)
+            out->value[CHURN_METRIC_PRIVATE_BYTES] = (long long)ri.ri_phys_footprint;
+        else if (errno == ESRCH || errno == EPERM)
+            return churn__errno_to_code(errno);
+    }
+
+    if (mask & fd_mask) {
+        struct proc_fdinfo stack[CHURN__MACOS_FD_STACK], *list, *heap;
+        int n = churn__macos_list_fds(pid, stack, &list, &heap), i;
+        if (n < 0) {
+            if (n == CHURN_E_NOPROC || n == CHURN_E_PERM || n == CHURN_E_NOMEM) return n;
+        } else {
+            long long sockets = 0, close_wait = 0, sendq = 0;
+            int want_tcp = CHURN__WANT(mask, CHURN_METRIC_CLOSE_WAIT) || CHURN__WANT(mask, CHURN_METRIC_SEND_QUEUE_BYTES);
+            int tcp_ok = 1;
+            for (i = 0; i < n; i++) {
+                churn__sock_entry e;
+                int r;
+                if (list[i].proc_fdtype != PROX_FDTYPE_SOCKET) continue;
+                sockets++;
+                if (!want_tcp) continue;
+                r = churn__macos_socket(pid, list[i].proc_fd, &e);
+                if (r == CHURN_E_NOPROC) continue; /* this fd was closed since the listing */
+                if (r < 0) { tcp_ok = 0; continue; }
+                if (r == 0 || e.proto != 't') continue;
+                if (e.state == CHURN__TCP_CLOSE_WAIT) close_wait++;
+                sendq += e.wqueue; /* 0 for listeners */
+            }
+            CHURN_FREE(heap);
+            if (CHURN__WANT(mask, CHURN_METRIC_HANDLES)) out->value[CHURN_METRIC_HANDLES] = n;
+            if (CHURN__WANT(mask, CHURN_METRIC_SOCKETS)) out->value[CHURN_METRIC_SOCKETS] = sockets;
+            if (want_tcp && tcp_ok) {
+                if (CHURN__WANT(mask, CHURN_METRIC_CLOSE_WAIT)) out->value[CHURN_METRIC_CLOSE_WAIT] = close_wait;
+                if (CHURN__WANT(mask, CHURN_METRIC_SEND_QUEUE_BYTES)) out->value[CHURN_METRIC_SEND_QUEUE_BYTES] = sendq;
+            }
+        }
+    }
+
+    if (mask & (CHURN_METRIC_BIT(CHURN_METRIC_CHILDREN) | CHURN_METRIC_BIT(CHURN_METRIC_ZOMBIES))) {
+        long long live = CHURN_UNKNOWN, dead = CHURN_UNKNOWN;
+        if (churn__macos_children(pid, &live, &dead) == CHURN_OK) {
+            if (CHURN__WANT(mask, CHURN_METRIC_CHILDREN)) out->value[CHURN_METRIC_CHILDREN] = live;
+            if (CHURN__WANT(mask, CHURN_METRIC_ZOMBIES)) out->value[CHURN_METRIC_ZOMBIES] = dead;
+        }
+    }
+    /* gdi_objects / user_objects: Windows only, stay CHURN_UNKNOWN. */
+
+    /* The process may have exited while we read: do not report a half snapshot as real. */
+    return churn__macos_check_pid(pid);
+}
+
+/* Inventory, macOS: PROC_PIDLISTFDS, then one proc_pidfdinfo per fd for its kind's detail;
+   threads by unique id (PROC_PIDLISTTHREADIDS + PROC_PIDTHREADID64INFO for the name). */
+
+CHURN__PRIV int churn__macos_is_tty(const char *path) {
+    return strncmp(path, "/dev/tty", 8) == 0 || strcmp(path, "/dev/console") == 0 ||
+           strcmp(path, "/dev/ptmx") == 0;
+}
+
+CHURN__PRIV void churn__macos_describe_fd(long pid, const struct proc_fdinfo *fi, churn_handle_info *h,
+                                          int *skipped) {
+    int fd = fi->proc_fd, rc;
+    switch (fi->proc_fdtype) {
+        case PROX_FDTYPE_VNODE: {
+            struct vnode_fdinfowithpath v;
+            const struct vinfo_stat *st = &v.pvip.vip_vi.vi_stat;
+            const char *kind = "other";
+            rc = churn__macos_fdinfo(pid, fd, PROC_PIDFDVNODEPATHINFO, &v, (int)sizeof v);
+            if (rc != CHURN_OK) {
+                churn__copyz(h->kind, sizeof h->kind, "other");
+                churn__copyz(h->detail, sizeof h->detail, "vnode");
+                if (rc == CHURN_E_NOPROC) ++*skipped;
+                return;
+            }
+            v.pvip.vip_path[sizeof v.pvip.vip_path - 1] = '\0';
+            if (S_ISREG(st->vst_mode)) kind = "file";
+            else if (S_ISDIR(st->vst_mode)) kind = "dir";
+            else if (S_ISFIFO(st->vst_mode)) kind = "pipe";
+            else if (S_ISSOCK(st->vst_mode)) kind = "socket";
+            else if (S_ISCHR(st->vst_mode) && churn__macos_is_tty(v.pvip.vip_path)) kind = "tty";
+            churn__copyz(h->kind, sizeof h->kind, kind);
+            churn__copyz(h->detail, sizeof h->detail, v.pvip.vip_path[0] ? v.pvip.vip_path : "vnode");
+            h->object = ((unsigned long long)st->vst_dev << 40) ^ (unsigned long long)st->vst_ino;
+            return;
+        }
+        case PROX_FDTYPE_SOCKET: {
+            churn__sock_entry e;
+            churn__copyz(h->kind, sizeof h->kind, "socket");
+            rc = churn__macos_socket(pid, fd, &e);
+            if (rc == 1) churn__sock_describe(&e, h->detail, sizeof h->detail);
+            else if (rc == 0) snprintf(h->detail, sizeof h->detail, "socket:[%llu]", e.inode);
+            else churn__copyz(h->detail, sizeof h->detail, "socket");
+            if (rc == CHURN_E_NOPROC) ++*skipped;
+            h->object = rc >= 0 ? e.inode : 0;
+            return;
+        }
+        case PROX_FDTYPE_PIPE: {
+            struct pipe_fdinfo p;
+            churn__copyz(h->kind, sizeof h->kind, "pipe");
+            rc = churn__macos_fdinfo(pid, fd, PROC_PIDFDPIPEINFO, &p, (int)sizeof p);
+            if (rc == CHURN_OK) {
+                snprintf(h->detail, sizeof h->detail, "pipe:[%llu]", (unsigned long long)p.pipeinfo.pipe_handle);
+                h->object = (unsigned long long)p.pipeinfo.pipe_handle;
+            } else {
+                churn__copyz(h->detail, sizeof h->detail, "pipe");
+                if (rc == CHURN_E_NOPROC) ++*skipped;
+            }
+            return;
+        }
+        case PROX_FDTYPE_KQUEUE:
+            churn__copyz(h->kind, sizeof h->kind, "kqueue");
+            churn__copyz(h->detail, sizeof h->detail, "kqueue");
+            return;
+        case PROX_FDTYPE_PSHM: {
+            struct pshm_fdinfo p;
+            churn__copyz(h->kind, sizeof h->kind, "shm");
+            rc = churn__macos_fdinfo(pid, fd, PROC_PIDFDPSHMINFO, &p, (int)sizeof p);
+            p.pshminfo.pshm_name[sizeof p.pshminfo.pshm_name - 1] = '\0';
+            churn__copyz(h->detail, sizeof h->detail, rc == CHURN_OK && p.pshminfo.pshm_name[0] ? p.pshminfo.pshm_name : "shm");
+            return;
+        }
+        case PROX_FDTYPE_PSEM: {
+            struct psem_fdinfo p;
+            churn__copyz(h->kind, sizeof h->kind, "sem");
+            rc = churn__macos_fdinfo(pid, fd, PROC_PIDFDPSEMINFO, &p, (int)sizeof p);
+            p.pseminfo.psem_name[sizeof p.pseminfo.psem_name - 1] = '\0';
+            churn__copyz(h->detail, sizeof h->detail, rc == CHURN_OK && p.pseminfo.psem_name[0] ? p.pseminfo.psem_name : "sem");
+            return;
+        }
+        case PROX_FDTYPE_FSEVENTS:
+            churn__copyz(h->kind, sizeof h->kind, "fsevents");
+            churn__copyz(h->detail, sizeof h->detail, "fsevents");
+            return;
+        default:
+            churn__copyz(h->kind, sizeof h->kind, "other");
+            snprintf(h->detail, sizeof h->detail, "fdtype %u", (unsigned)fi->proc_fdtype);
+            return;
+    }
+}
+
+/* Threads by unique id (what pthread_threadid_np returns). Kernels before 10.13 lack
+   PROC_PIDLISTTHREADIDS: then thread handles (PROC_PIDLISTTHREADS) stand in for ids. */
+CHURN__PRIV int churn__macos_threads(long pid, churn_inventory *out) {
+    struct proc_taskinfo ti;
+    unsigned long long *ids = NULL;
+    int cap, n = 0, i, by_id = 1, attempt, rc;
+    rc = churn__macos_info(pid, PROC_PIDTASKINFO, 0, &ti, (int)sizeof ti);
+    if (rc != CHURN_OK) return rc;
+    cap = (ti.pti_threadnum > 0 ? ti.pti_threadnum : 1) + 16;
+    for (attempt = 0; attempt < 8; attempt++) {
+        unsigned long long *p = (unsigned long long *)CHURN_REALLOC(ids, (size_t)cap * sizeof(*ids));
+        if (!p) { CHURN_FREE(ids); return CHURN_E_NOMEM; }
+        ids = p;
+        errno = 0;
+        n = proc_pidinfo((int)pid, by_id ? CHURN__PROC_PIDLISTTHREADIDS : PROC_PIDLISTTHREADS, 0, ids,
+                         cap * (int)sizeof(*ids));
+        if (n <= 0 && errno != 0) {
+            if (by_id && (errno == EINVAL || errno == ENOTSUP)) { by_id = 0; continue; }
+            CHURN_FREE(ids);
+            return churn__errno_to_code(errno);
+        }
+        n /= (int)sizeof(*ids);
+        if (n < cap) break;
+        if (cap > INT_MAX / 4 / (int)sizeof(*ids)) break;
+        cap *= 2; /* full: threads were born meanwhile, ask again */
+    }
+    out->threads = (churn_thread_info *)CHURN_MALLOC((size_t)(n > 0 ? n : 1) * sizeof(*out->threads));
+    if (!out->threads) { CHURN_FREE(ids); return CHURN_E_NOMEM; }
+    for (i = 0; i < n; i++) {
+        struct proc_threadinfo pt;
+        churn_thread_info *t;
+        rc = churn__macos_info(pid, by_id ? PROC_PIDTHREADID64INFO : PROC_PIDTHREADINFO, ids[i], &pt, (int)sizeof pt);
+        if (rc != CHURN_OK) { out->skipped++; continue; } /* thread exited while we listed */
+        t = &out->threads[out->thread_count++];
+        t->tid = (long long)ids[i];
+        churn__copy(t->name, sizeof t->name, pt.pth_name, churn__strnlen(pt.pth_name, sizeof pt.pth_name));
+    }
+    CHURN_FREE(ids);
+    return CHURN_OK;
+}
+
+CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
+    struct proc_fdinfo stack[CHURN__MACOS_FD_STACK], *list, *heap;
+    int n, i, rc = churn__macos_check_pid(pid);
+    if (rc != CHURN_OK) return rc;
+    n = churn__macos_list_fds(pid, stack, &list, &heap);
+    if (n < 0) return n;
+    out->handles = (churn_handle_info *)CHURN_MALLOC((size_t)(n > 0 ? n : 1) * sizeof(*out->handles));
+    if (!out->handles) { CHURN_FREE(heap); return CHURN_E_NOMEM; }
+    for (i = 0; i < n; i++) {
+        churn_handle_info *h = &out->handles[out->handle_count];
+        int before = out->skipped;
+        memset(h, 0, sizeof(*h));
+        h->id = list[i].proc_fd;
+        churn__macos_describe_fd(pid, &list[i], h, &out->skipped);
+        if (out->skipped == before) out->handle_count++; /* closed since the listing: not kept */
+    }
+    CHURN_FREE(heap);
+    return churn__macos_threads(pid, out);
+}
+
+CHURN__PRIV const char *churn__os_platform(void) { return "macos"; }
+
+/* "macOS 14.2 (Darwin 23.2.0) arm64"; "Darwin 23.2.0 arm64" before 10.13.4 (no
+   kern.osproductversion). */
+CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
+    struct utsname u;
+    char ver[32];
+    size_t vlen = sizeof ver;
+    int have_ver = sysctlbyname("kern.osproductversion", ver, &vlen, NULL, 0) == 0 && vlen > 0 && vlen <= sizeof ver;
+    int have_u = uname(&u) == 0;
+    if (have_ver) {
+        ver[vlen - 1] = '\0';
+        churn__copyz(out, cap, "macOS ");
+        churn__cat(out, cap, ver);
+        if (have_u) {
+            churn__cat(out, cap, " (Darwin ");
+            churn__cat(out, cap, u.release);
+            churn__cat(out, cap, ")");
+        }
+    } else {
+        churn__copyz(out, cap, "Darwin");
+        if (have_u) {
+            churn__cat(out, cap, " ");
+            churn__cat(out, cap, u.release);
+        }
+    }
+    if (have_u) {
+        churn__cat(out, cap, " ");
+        churn__cat(out, cap, u.machine);
+    }
+}
+
+/* Atomic replace: temp file in the same directory, F_FULLFSYNC (fsync only flushes to the
+   drive's cache on macOS; fall back to fsync where the file system refuses it), rename,
+   then sync the directory. On any error the temp file is removed and path is untouched. */
+CHURN__PRIV int churn__os_write_atomic(const char *path, const char *data, size_t len) {
+    char *tmp, *dir;
+    const char *slash = strrchr(path, '/');
+    size_t plen = strlen(path), dlen = slash ? (size_t)(slash - path) : 0, off = 0;
+    static const char hex[] = "0123456789abcdef";
+    int fd = -1, rc = CHURN_OK, attempt;
+    if (plen == 0 || path[plen - 1] == '/') return CHURN_E_INVAL;
+    {
+        /* A write past RLIMIT_FSIZE would raise SIGXFSZ: refuse before creating anything. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            (unsigned long long)len > (unsigned long long)rl.rlim_cur)
+            return CHURN_E_IO;
+    }
+    tmp = (char *)CHURN_MALLOC(plen + 64);
+    dir = (char *)CHURN_MALLOC(dlen + 2);
+    if (!tmp || !dir) { CHURN_FREE(tmp); CHURN_FREE(dir); return CHURN_E_NOMEM; }
+    if (slash) { memcpy(dir, path, dlen ? dlen : 1); dir[dlen ? dlen : 1] = '\0'; }
+    else { dir[0] = '.'; dir[1] = '\0'; }
+    for (attempt = 0; attempt < 16 && fd < 0; attempt++) {
+        /* unique per process, thread and attempt: "<dir>/.<base>.tmp-<pid>-<nonce>" */
+        unsigned long long nonce = (unsigned long long)(churn__os_now() * 1e9) ^ ((unsigned long long)(size_t)&fd << 16) ^
+                                   (unsigned long long)attempt * 0x9E3779B97F4A7C15ULL;
+        char nonce_s[17];
+        int k;
+        for (k = 0; k < 16; k++) nonce_s[k] = hex[(nonce >> (k * 4)) & 15];
+        nonce_s[16] = '\0';
+        snprintf(tmp, plen + 64, "%.*s.%s.tmp-%ld-%s", (int)(slash ? dlen + 1 : 0), path, slash ? slash + 1 : path,
+                 (long)getpid(), nonce_s);
+        fd = churn__open_cloexec(tmp, O_WRONLY | O_CREAT | O_EXCL);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) { rc = churn__errno_to_code(errno); if (rc == CHURN_E_NOPROC) rc = CHURN_E_IO; goto out; }
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0) { if (errno == EINTR) continue; rc = CHURN_E_IO; goto fail; }
+        off += (size_t)n;
+    }
+#if defined(F_FULLFSYNC)
+    if (fcntl(fd, F_FULLFSYNC) != 0 && fsync(fd) != 0) { rc = CHURN_E_IO; goto fail; }
+#else
+    if (fsync(fd) != 0) { rc = CHURN_E_IO; goto fail; }
+#endif
+    if (close(fd) != 0) { fd = -1; rc = CHURN_E_IO; goto fail; }
+    fd = -1;
+    if (rename(tmp, path) != 0) { rc = CHURN_E_IO; goto fail; }
+    {
+        int dfd = churn__open_cloexec(dir, O_RDONLY);
+        if (dfd >= 0) { fsync(dfd); churn__close(dfd); }
+    }
+    goto out;
+fail:
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+out:
+    CHURN_FREE(tmp);
+    CHURN_FREE(dir);
+    return rc;
+}
 #endif /* CHURN__MACOS */
 
 /* >>inventory ================================================================================

