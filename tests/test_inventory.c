@@ -23,7 +23,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
@@ -1251,6 +1255,114 @@ CT_TEST(test_inventory_child) {
     rmdir(dir);
 }
 
+/* A process in its own network namespace (a server in a container watched from the host):
+   its loopback sockets are not in this namespace's tables, yet snapshot and inventory of it
+   by pid see them. Needs CAP_SYS_ADMIN for unshare(CLONE_NEWNET); skipped otherwise. */
+typedef struct t_ns_report {
+    int ok, lst_fd, lst_port, cw_fd, cw_peer, est_fd, est_port, udp_fd, udp_port, outq;
+    long long sent;
+} t_ns_report;
+
+static int t_lo_up(void) {
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), rc = -1;
+    if (fd < 0) return -1;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+        ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP);
+        rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    close(fd);
+    return rc;
+}
+
+CT_TEST(test_other_netns_snapshot_and_inventory) {
+    int rep[2], st = 0;
+    pid_t pid;
+    t_ns_report r;
+    churn_snapshot s;
+    churn_inventory inv;
+    char want[256];
+    memset(&r, 0, sizeof r);
+    memset(&inv, 0, sizeof inv);
+    CT_REQUIRE(pipe(rep) == 0);
+    fflush(stdout);
+    pid = fork();
+    CT_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        t_ns_report c;
+        int cli, a, port = 0, i, outq = 0;
+        static char buf[65536];
+        memset(&c, 0, sizeof c);
+        close(rep[0]);
+        if (unshare(CLONE_NEWNET) != 0 || t_lo_up() != 0) {
+            c.ok = 0;
+            (void)!write(rep[1], &c, sizeof c);
+            _exit(0);
+        }
+        c.lst_fd = t_listener(AF_INET, &port);
+        c.lst_port = port;
+        cli = t_connect(AF_INET, port);
+        c.cw_fd = accept(c.lst_fd, NULL, NULL);
+        if (c.lst_fd < 0 || cli < 0 || c.cw_fd < 0) _exit(1);
+        c.cw_peer = t_local_port(cli);
+        close(cli);
+        if (t_wait_eof(c.cw_fd) != 0) _exit(1);
+        c.est_fd = t_connect(AF_INET, port);
+        a = accept(c.lst_fd, NULL, NULL); /* a never reads */
+        if (c.est_fd < 0 || a < 0) _exit(1);
+        c.est_port = t_local_port(c.est_fd);
+        fcntl(c.est_fd, F_SETFL, fcntl(c.est_fd, F_GETFL) | O_NONBLOCK);
+        memset(buf, 'n', sizeof buf);
+        for (i = 0; i < 20000; i++) {
+            ssize_t w = send(c.est_fd, buf, sizeof buf, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                break;
+            }
+            c.sent += w;
+        }
+        if (ioctl(c.est_fd, SIOCOUTQ, &outq) != 0) _exit(1);
+        c.outq = outq;
+        c.udp_fd = t_bound(AF_INET, SOCK_DGRAM, 0);
+        if (c.udp_fd < 0) _exit(1);
+        c.udp_port = t_local_port(c.udp_fd);
+        c.ok = 1;
+        (void)!write(rep[1], &c, sizeof c);
+        for (;;) pause();
+    }
+    close(rep[1]);
+    if (t_read_full(rep[0], &r, sizeof r) != 0) r.ok = -1;
+    close(rep[0]);
+    if (r.ok != 1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        if (r.ok == 0) CT_SKIP("unshare(CLONE_NEWNET) or bringing lo up not permitted");
+        CT_REQUIRE(!"child failed to set up its namespace");
+    }
+    CT_CHECK(churn_snapshot_take((long)pid, &s) == CHURN_OK);
+    printf("    info: netns child: close_wait %lld, sockets %lld, send_queue_bytes %lld (SIOCOUTQ %d)\n",
+           s.value[CHURN_METRIC_CLOSE_WAIT], s.value[CHURN_METRIC_SOCKETS],
+           s.value[CHURN_METRIC_SEND_QUEUE_BYTES], r.outq);
+    CT_EQ_LL(s.value[CHURN_METRIC_CLOSE_WAIT], 1);
+    CT_EQ_LL(s.value[CHURN_METRIC_SOCKETS], 5);
+    CT_GE_LL(s.value[CHURN_METRIC_SEND_QUEUE_BYTES], r.outq / 2);
+    CT_LE_LL(s.value[CHURN_METRIC_SEND_QUEUE_BYTES], r.sent);
+    CT_REQUIRE(churn_inventory_take((long)pid, &inv) == CHURN_OK);
+    snprintf(want, sizeof want, "tcp 127.0.0.1:%d LISTEN", r.lst_port);
+    T_EXPECT_FD(&inv, r.lst_fd, "socket", want);
+    snprintf(want, sizeof want, "tcp 127.0.0.1:%d -> 127.0.0.1:%d CLOSE_WAIT", r.lst_port, r.cw_peer);
+    T_EXPECT_FD(&inv, r.cw_fd, "socket", want);
+    snprintf(want, sizeof want, "tcp 127.0.0.1:%d -> 127.0.0.1:%d ESTABLISHED", r.est_port, r.lst_port);
+    T_EXPECT_FD(&inv, r.est_fd, "socket", want);
+    snprintf(want, sizeof want, "udp 127.0.0.1:%d", r.udp_port);
+    T_EXPECT_FD(&inv, r.udp_fd, "socket", want);
+    churn_inventory_free(&inv);
+    kill(pid, SIGKILL);
+    CT_CHECK(waitpid(pid, &st, 0) == pid);
+}
+
 /* ---- awkward bytes ---------------------------------------------------------------------- */
 
 typedef struct t_awk_thread {
@@ -1595,6 +1707,7 @@ int main(void) {
     CT_RUN(test_inventory_filter);
     CT_RUN(test_inventory_free_safe);
     CT_RUN(test_inventory_child);
+    CT_RUN(test_other_netns_snapshot_and_inventory);
     CT_RUN(test_inventory_awkward_bytes);
     CT_RUN(test_inventory_self_by_explicit_pid);
     CT_RUN(test_inventory_long_path);
