@@ -280,14 +280,13 @@ static int on_progress(void *user, long long done, long long total) {
     if (g_interrupted) return 1;   /* cancel: churn_run returns CHURN_E_CANCELED, inconclusive */
     if (g->quiet) return 0;
     now = mono_s();
-    if (g->started == 0) g->started = now;
     if (done < total && now - g->last_print < (g->tty ? 0.1 : 1.0)) return 0;
     g->last_print = now;
     rate = now > g->started ? (double)done / (now - g->started) : 0.0;
     counts[0] = '\0';
     if (churn_snapshot_take_some(g->pid, CHURN_METRIC_BIT(CHURN_METRIC_HANDLES) |
                                          CHURN_METRIC_BIT(CHURN_METRIC_THREADS), &s) == CHURN_OK)
-        snprintf(counts, sizeof counts, "  handles %lld  threads %lld",
+        snprintf(counts, sizeof counts, g->tty ? "  handles %lld  threads %lld" : ", handles %lld, threads %lld",
                  s.value[CHURN_METRIC_HANDLES], s.value[CHURN_METRIC_THREADS]);
     if (g->tty) {
         char bar[31];
@@ -425,6 +424,7 @@ int main(int argc, char **argv) {
     signal(SIGTERM, on_interrupt);
 
     memset(&res, 0, sizeof res);
+    g.started = mono_s();
     rc = churn_run(&cfg, &res);
     if (g.drew_bar) { fputc('\n', stderr); fflush(stderr); }
     if (rc != CHURN_OK && rc != CHURN_E_CANCELED) {
@@ -435,17 +435,14 @@ int main(int argc, char **argv) {
         case CHURN_E_REMOTE:
             fprintf(stderr, GATE_NAME ": %s is not a loopback address; pass --allow-remote to churn it\n", host);
             break;
-        case CHURN_E_RESOLVE:
-            fprintf(stderr, GATE_NAME ": cannot resolve host '%s'\n", host);
-            break;
         case CHURN_E_NOPROC:
             fprintf(stderr, GATE_NAME ": pid %ld: no such process\n", pid);
             break;
         case CHURN_E_PERM:
             fprintf(stderr, GATE_NAME ": pid %ld: not allowed to inspect it (another user?)\n", pid);
             break;
-        default:
-            fprintf(stderr, GATE_NAME ": %s\n", churn_strerror(rc));
+        default:   /* CHURN_E_INVAL (a value churn.h rejects), a host name that does not resolve, ... */
+            fprintf(stderr, GATE_NAME ": %s: %s\n", target_text, churn_strerror(rc));
             break;
         }
         churn_result_free(&res);

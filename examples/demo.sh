@@ -90,6 +90,14 @@ gate() {
     echo
     timeout 60 "${cmd[@]}" 2>"$OUT/$name-gate.log"
     GATE_RC=$?
+    if [ "$GATE_RC" -eq 2 ] && grep -q "cannot connect" "$OUT/$name-gate.log"; then
+        # churn_run probes the target with one connection; on a machine short of ephemeral
+        # ports (tens of thousands of TIME_WAIT from other load) that one attempt can fail.
+        echo "(the pre-flight connection failed; retrying once)"
+        sleep 0.5
+        timeout 60 "${cmd[@]}" 2>"$OUT/$name-gate.log"
+        GATE_RC=$?
+    fi
     # the gate's own stderr (progress, notes) is in the log; show its last lines
     grep -v ' cycles, ' "$OUT/$name-gate.log" | sed 's/^/  | /'
     echo

@@ -79,7 +79,7 @@ stop_server() {   # stop_server PID: SIGTERM, bounded wait; 0 when it exited wit
 json() {
     "$PY" -c 'import json, sys
 r = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>>"$TMP/json.err"
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$@" 2>>"$TMP/json.err"
 }
 json_valid() { "$PY" -m json.tool "$1" >/dev/null 2>>"$TMP/json.err"; }
 
@@ -93,6 +93,17 @@ run_gate() {
     timeout 60 "$GATE" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
     RC=$?
 }
+# run_gate_live NAME [gate args...]: as run_gate against a server that is up; when the
+# pre-flight connection fails (exit 2, "cannot connect": seen on a machine short of
+# ephemeral ports), retry once and say so.
+run_gate_live() {
+    run_gate "$@"
+    if [ $RC -eq 2 ] && grep -q "cannot connect" "$TMP/$1.err"; then
+        echo "# $1: the pre-flight connection failed ($(grep -m1 'cannot connect' "$TMP/$1.err")); retrying once"
+        sleep 0.5
+        run_gate "$@"
+    fi
+}
 
 # ---- binaries ----------------------------------------------------------------------------
 HAVE_SERVER=0; HAVE_GATE=0
@@ -102,7 +113,7 @@ if [ $HAVE_SERVER = 1 ] && [ $HAVE_GATE = 1 ]; then
 
 # ---- clean server: pass, JSON report with "ok": true ---------------------------------------
 if start_server clean; then
-    run_gate gate_clean --target "127.0.0.1:$SPORT" --pid "$SPID" --profiles "$PROFILES" \
+    run_gate_live gate_clean --target "127.0.0.1:$SPORT" --pid "$SPID" --profiles "$PROFILES" \
         "${GATE_COMMON[@]}" --report "$TMP/clean.json" --label clean-test
     if [ $RC -ne 0 ]; then fail gate_clean_passes "exit $RC, expected 0"; show "$TMP/gate_clean.err"; show "$TMP/clean.json" 40
     else ok gate_clean_passes; fi
@@ -115,7 +126,7 @@ if start_server clean; then
     else fail gate_clean_outcomes "expected 100 attempted and connected, nothing leaked"; fi
 
     # --pid auto-discovery: the owner of the listening socket is the server
-    run_gate gate_autopid --target "127.0.0.1:$SPORT" --budget smoke --cycles 20 --profiles reset \
+    run_gate_live gate_autopid --target "127.0.0.1:$SPORT" --budget smoke --cycles 20 --profiles reset \
         --limits release --report "$TMP/autopid.json"
     if [ $RC -eq 0 ] && json "$TMP/autopid.json" 'r["pid"] == int(sys.argv[3])' "$SPID" &&
        grep -q "watching pid $SPID" "$TMP/gate_autopid.err"; then
@@ -123,7 +134,7 @@ if start_server clean; then
     else fail gate_pid_autodiscovery "exit $RC; expected pid $SPID found from port $SPORT"; show "$TMP/gate_autopid.err"; fi
 
     # the summary goes to stdout unless --quiet
-    run_gate gate_summary --target "127.0.0.1:$SPORT" --pid "$SPID" --cycles 10 --profiles reset
+    run_gate_live gate_summary --target "127.0.0.1:$SPORT" --pid "$SPID" --cycles 10 --profiles reset
     if [ $RC -eq 0 ] && [ -s "$TMP/gate_summary.out" ]; then ok gate_prints_summary
     else fail gate_prints_summary "exit $RC, stdout $(wc -c <"$TMP/gate_summary.out") bytes"; fi
 
@@ -135,7 +146,7 @@ fi
 
 # ---- IPv6 target ---------------------------------------------------------------------------
 if start_server v6 --host ::1; then
-    run_gate gate_ipv6 --target "[::1]:$SPORT" --budget smoke --cycles 30 --profiles reset,request \
+    run_gate_live gate_ipv6 --target "[::1]:$SPORT" --budget smoke --cycles 30 --profiles reset,request \
         "${GATE_COMMON[@]}" --report "$TMP/v6.json"
     if [ $RC -eq 0 ] && json "$TMP/v6.json" 'r["ok"] is True and r["pid"] == int(sys.argv[3])' "$SPID"; then
         ok gate_ipv6_autopid
@@ -147,7 +158,7 @@ fi
 
 # ---- --leak-fd 10: fail, leaked sockets in the report -------------------------------------
 if start_server leakfd --leak-fd 10; then
-    run_gate gate_leak_fd --target "127.0.0.1:$SPORT" --pid "$SPID" --profiles "$PROFILES" \
+    run_gate_live gate_leak_fd --target "127.0.0.1:$SPORT" --pid "$SPID" --profiles "$PROFILES" \
         "${GATE_COMMON[@]}" --drain-ms 1000 --report "$TMP/leakfd.json"
     if [ $RC -eq 1 ]; then ok gate_leak_fd_fails
     else fail gate_leak_fd_fails "exit $RC, expected 1"; show "$TMP/gate_leak_fd.err"; fi
@@ -164,7 +175,7 @@ fi
 
 # ---- threads: clean passes, --leak-thread 5 fails naming leaky-conn -----------------------
 if start_server threads --threads; then
-    run_gate gate_threads_clean --target "127.0.0.1:$SPORT" --pid "$SPID" --profiles "$PROFILES" \
+    run_gate_live gate_threads_clean --target "127.0.0.1:$SPORT" --pid "$SPID" --profiles "$PROFILES" \
         "${GATE_COMMON[@]}" --report "$TMP/threads.json"
     if [ $RC -eq 0 ]; then ok gate_threads_clean_passes
     else fail gate_threads_clean_passes "exit $RC, expected 0"; show "$TMP/gate_threads_clean.err"; fi
@@ -173,7 +184,7 @@ else
     fail gate_threads_clean_passes "demo_server --threads did not start"
 fi
 if start_server leakthr --threads --leak-thread 5; then
-    run_gate gate_leak_thread --target "127.0.0.1:$SPORT" --pid "$SPID" --profiles "$PROFILES" \
+    run_gate_live gate_leak_thread --target "127.0.0.1:$SPORT" --pid "$SPID" --profiles "$PROFILES" \
         --budget smoke --warmup 20 --limits strict --timeout-ms 1000 --drain-ms 1000 \
         --report "$TMP/leakthr.json"
     if [ $RC -eq 1 ]; then ok gate_leak_thread_fails
