@@ -1365,6 +1365,19 @@ CT_TEST(test_other_netns_snapshot_and_inventory) {
 
 /* ---- awkward bytes ---------------------------------------------------------------------- */
 
+/* fd's detail must be exactly `want` (bytes shown on mismatch). */
+static void t_expect_bytes(const churn_inventory *inv, int fd, const char *want, int line) {
+    const churn_handle_info *h = t_find(inv, fd);
+    size_t k;
+    if (h && strcmp(h->detail, want) == 0) return;
+    printf("    line %d: fd %d detail bytes:", line, fd);
+    for (k = 0; h && h->detail[k] && k < 96; k++) printf(" %02x", (unsigned char)h->detail[k]);
+    printf("%s\n    expected bytes:", h ? "" : " (missing)");
+    for (k = 0; want[k] && k < 96; k++) printf(" %02x", (unsigned char)want[k]);
+    printf("\n");
+    CT_CHECK(h != NULL && strcmp(h->detail, want) == 0);
+}
+
 typedef struct t_awk_thread {
     const char *name;
     long long tid;
@@ -1387,8 +1400,8 @@ CT_TEST(test_inventory_awkward_bytes) {
         "mix\"\\\x1f\x7f\xc3\x28", "(deleted)"};
     enum { NF = (int)(sizeof names / sizeof names[0]) };
     static const char tname[] = "t\"b\\\x01\t\xff\xfe!"; /* 11 bytes */
-    char dir[] = "/tmp/churn-awk-XXXXXX", paths[NF][256], upath[128], want[300];
-    int fds[NF], i, u, ready[2], stop[2];
+    char dir[] = "/tmp/churn-awk-XXXXXX", paths[NF][256], upath[128], unl[128], anl[64], want[300];
+    int fds[NF], i, u, u_nl, u_abs, ready[2], stop[2];
     pthread_t th;
     t_awk_thread at;
     churn_inventory inv;
@@ -1402,6 +1415,14 @@ CT_TEST(test_inventory_awkward_bytes) {
     snprintf(upath, sizeof upath, "%s/u\"s\\\x02\xff", dir);
     u = t_unix_bound(SOCK_STREAM, upath, 0);
     CT_REQUIRE(u >= 0);
+    /* a newline in a socket path and in an abstract name (the kernel's text table,
+       /proc/net/unix, prints these raw: a line-based reader cuts them) */
+    snprintf(unl, sizeof unl, "%s/s\nnl\tx", dir);
+    u_nl = t_unix_bound(SOCK_STREAM, unl, 0);
+    CT_REQUIRE(u_nl >= 0);
+    snprintf(anl, sizeof anl, "churn-abs-%ld\nnl\x01\xff", (long)getpid());
+    u_abs = t_unix_bound(SOCK_DGRAM, anl, 1);
+    CT_REQUIRE(u_abs >= 0);
     CT_REQUIRE(pipe(ready) == 0 && pipe(stop) == 0);
     at.name = tname;
     at.tid = 0;
@@ -1435,8 +1456,11 @@ CT_TEST(test_inventory_awkward_bytes) {
         CT_CHECK(strcmp(h->detail, paths[i]) == 0);
     }
     snprintf(want, sizeof want, "unix stream %s", upath);
-    CT_CHECK(t_find(&inv, u) != NULL);
-    if (t_find(&inv, u)) CT_CHECK(strcmp(t_find(&inv, u)->detail, want) == 0);
+    t_expect_bytes(&inv, u, want, __LINE__);
+    snprintf(want, sizeof want, "unix stream %s", unl);
+    t_expect_bytes(&inv, u_nl, want, __LINE__);
+    snprintf(want, sizeof want, "unix dgram @%s", anl);
+    t_expect_bytes(&inv, u_abs, want, __LINE__);
     {
         const churn_thread_info *t = t_find_thread(&inv, at.tid);
         CT_CHECK(t != NULL);
@@ -1461,7 +1485,10 @@ CT_TEST(test_inventory_awkward_bytes) {
         unlink(paths[i]);
     }
     close(u);
+    close(u_nl);
+    close(u_abs);
     unlink(upath);
+    unlink(unl);
     rmdir(dir);
 }
 
