@@ -607,6 +607,59 @@ CT_TEST(test_live_children) {
     CT_EQ_LL(T_D(r, b, CHURN_METRIC_ZOMBIES), 0);
 }
 
+/* A prefork-style process with 1,000 children: more than one page of the kernel's
+   /proc/P/task/T/children list. Half are then killed (zombies until reaped). */
+CT_TEST(test_many_children) {
+    enum { K = 1000 };
+    static pid_t pids[K];
+    churn_snapshot b, l, h, r;
+    int i, forked = 0, gate[2], fork_errno = 0;
+    char c = 0;
+    CT_REQUIRE(pipe(gate) == 0);
+    T_SNAP(0, &b);
+    fflush(stdout);
+    for (i = 0; i < K; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0) {
+            fork_errno = errno;
+            break;
+        }
+        if (pids[i] == 0) {
+            close(gate[1]);
+            (void)!read(gate[0], &c, 1);
+            _exit(0);
+        }
+        forked++;
+    }
+    close(gate[0]);
+    if (forked == K) {
+        T_SNAP(0, &l);
+        CT_EQ_LL(T_D(l, b, CHURN_METRIC_CHILDREN), K);
+        CT_EQ_LL(T_D(l, b, CHURN_METRIC_ZOMBIES), 0);
+        for (i = 0; i < K; i += 2) kill(pids[i], SIGKILL);
+        for (i = 0; i < K; i += 2) {
+            siginfo_t si;
+            memset(&si, 0, sizeof si);
+            CT_CHECK(waitid(P_PID, (id_t)pids[i], &si, WEXITED | WNOWAIT) == 0);
+        }
+        T_SNAP(0, &h);
+        CT_EQ_LL(T_D(h, b, CHURN_METRIC_CHILDREN), K / 2);
+        CT_EQ_LL(T_D(h, b, CHURN_METRIC_ZOMBIES), K / 2);
+    }
+    close(gate[1]); /* the rest read EOF and exit */
+    for (i = 0; i < forked; i++) {
+        int st = 0;
+        CT_CHECK(waitpid(pids[i], &st, 0) == pids[i]);
+    }
+    if (forked != K) {
+        printf("    info: fork failed after %d children: %s\n", forked, strerror(fork_errno));
+        CT_SKIP("cannot fork 1,000 children here (RLIMIT_NPROC or memory)");
+    }
+    T_SNAP(0, &r);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_CHILDREN), 0);
+    CT_EQ_LL(T_D(r, b, CHURN_METRIC_ZOMBIES), 0);
+}
+
 /* ---- TCP: CLOSE_WAIT and send queues ---------------------------------------------------- */
 
 static void t_close_wait(int family) {
@@ -1278,6 +1331,7 @@ int main(void) {
     CT_RUN(test_memory_mmap);
     CT_RUN(test_zombies_and_children);
     CT_RUN(test_live_children);
+    CT_RUN(test_many_children);
     CT_RUN(test_close_wait_ipv4);
     CT_RUN(test_close_wait_ipv6);
     CT_RUN(test_send_queue_ipv4);
