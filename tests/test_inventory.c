@@ -1363,6 +1363,60 @@ CT_TEST(test_other_netns_snapshot_and_inventory) {
     CT_CHECK(waitpid(pid, &st, 0) == pid);
 }
 
+/* Inventories of a process that keeps opening and closing fds and starting threads: every
+   call succeeds, every result is well-formed, vanished entries are only counted (skipped). */
+static void *t_blink_thread(void *arg) { return arg; }
+
+CT_TEST(test_inventory_of_churning_process) {
+    int i, bad = 0, skipped = 0, gate[2], st = 0;
+    pid_t pid;
+    CT_REQUIRE(pipe(gate) == 0);
+    fflush(stdout);
+    pid = fork();
+    CT_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        long k;
+        close(gate[0]);
+        (void)!write(gate[1], "r", 1);
+        for (k = 0; k < 50000000L; k++) { /* bounded: killed long before the end */
+            int fds[8], j;
+            for (j = 0; j < 8; j++) fds[j] = (j & 1) ? eventfd(0, 0) : socket(AF_INET, SOCK_DGRAM, 0);
+            for (j = 0; j < 8; j++)
+                if (fds[j] >= 0) close(fds[j]);
+            if (k % 64 == 0) {
+                pthread_t t;
+                if (pthread_create(&t, NULL, t_blink_thread, NULL) == 0) pthread_join(t, NULL);
+            }
+        }
+        _exit(0);
+    }
+    close(gate[1]);
+    {
+        char c;
+        CT_REQUIRE(t_read_full(gate[0], &c, 1) == 0);
+    }
+    for (i = 0; i < 100; i++) {
+        churn_inventory inv;
+        int rc;
+        memset(&inv, 0, sizeof inv);
+        rc = churn_inventory_take((long)pid, &inv);
+        if (rc != CHURN_OK) {
+            if (bad++ == 0) printf("    inventory %d: %d (%s)\n", i, rc, churn_strerror(rc));
+        } else {
+            t_check_sane(&inv);
+            CT_CHECK(inv.skipped >= 0);
+            CT_CHECK(inv.thread_count >= 1);
+            skipped += inv.skipped;
+        }
+        churn_inventory_free(&inv);
+    }
+    printf("    info: 100 inventories of a churning process, %d entries skipped in all\n", skipped);
+    kill(pid, SIGKILL);
+    CT_CHECK(waitpid(pid, &st, 0) == pid);
+    close(gate[0]);
+    CT_EQ_LL(bad, 0);
+}
+
 /* ---- awkward bytes ---------------------------------------------------------------------- */
 
 /* fd's detail must be exactly `want` (bytes shown on mismatch). */
@@ -1734,6 +1788,7 @@ int main(void) {
     CT_RUN(test_inventory_filter);
     CT_RUN(test_inventory_free_safe);
     CT_RUN(test_inventory_child);
+    CT_RUN(test_inventory_of_churning_process);
     CT_RUN(test_other_netns_snapshot_and_inventory);
     CT_RUN(test_inventory_awkward_bytes);
     CT_RUN(test_inventory_self_by_explicit_pid);

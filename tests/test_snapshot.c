@@ -1180,6 +1180,33 @@ CT_TEST(test_many_threads) {
     CT_EQ_LL(started, N);
 }
 
+/* A process that exits while it is being measured: CHURN_OK or CHURN_E_NOPROC, never
+   another code, never a crash. */
+CT_TEST(test_snapshot_of_exiting_process) {
+    int i, ok = 0, noproc = 0, other = 0, first_other = 0;
+    fflush(stdout);
+    for (i = 0; i < 200; i++) {
+        churn_snapshot s;
+        int rc, st = 0;
+        pid_t p = fork();
+        CT_REQUIRE(p >= 0);
+        if (p == 0) {
+            int k;
+            for (k = 0; k < (i % 7) * 2000; k++) (void)getppid();
+            _exit(0);
+        }
+        rc = (i & 1) ? churn_snapshot_take((long)p, &s)
+                     : churn_snapshot_take_some((long)p, CHURN_METRICS_CHEAP, &s);
+        if (rc == CHURN_OK) ok++;
+        else if (rc == CHURN_E_NOPROC) noproc++;
+        else if (other++ == 0) first_other = rc;
+        CT_CHECK(waitpid(p, &st, 0) == p);
+    }
+    if (other) printf("    %d other results, first %d (%s)\n", other, first_other, churn_strerror(first_other));
+    CT_EQ_LL(other, 0);
+    CT_EQ_LL(ok + noproc, 200);
+}
+
 /* ---- masks, unknowns, peak -------------------------------------------------------------- */
 
 static int t_is_stable_count(int m) {
@@ -1341,6 +1368,7 @@ int main(void) {
     CT_RUN(test_child_by_pid);
     CT_RUN(test_child_by_pid_net_children_memory);
     CT_RUN(test_self_by_explicit_pid);
+    CT_RUN(test_snapshot_of_exiting_process);
     CT_RUN(test_many_threads);
     CT_RUN(test_take_some_masks);
     CT_RUN(test_linux_known_and_unknown);
