@@ -16,8 +16,8 @@ OUT=demo
 # Both runs use the same gate: 100 measured cycles after 20 warmup cycles, five kinds of
 # connection, strict limits (nothing may remain after the drain). The clean server closes
 # every connection, so it passes; --leak-fd 10 keeps every 10th one open, so it fails.
-GATE_ARGS=(--budget smoke --warmup 20 --profiles reset,close,partial_headers,request,ws_upgrade_reset
-           --limits strict --timeout-ms 1000)
+PROFILES=reset,close,partial_headers,request,ws_upgrade_reset
+GATE_ARGS=(--budget smoke --warmup 20 --profiles "$PROFILES" --limits strict --timeout-ms 1000)
 
 for bin in "$SERVER" "$GATE"; do
     if [ ! -x "$bin" ]; then
@@ -46,12 +46,12 @@ trap 'exit 130' INT TERM HUP
 
 # start_server NAME [server options...]: sets SERVER_PORT and SERVER_PID.
 start_server() {
-    local name=$1 line="" i
+    local name=$1 line=""
     shift
     "$SERVER" --port 0 "$@" >"$OUT/$name-server.log" 2>&1 &
     SERVER_PID=$!
     SERVER_PIDS+=("$SERVER_PID")
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         line=$(head -n 1 "$OUT/$name-server.log" 2>/dev/null)
         if [[ $line =~ ^port\ ([0-9]+)\ pid\ ([0-9]+) ]]; then
             SERVER_PORT=${BASH_REMATCH[1]}
