@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -1697,8 +1698,11 @@ static void *child_conn_main(void *arg) {
     return NULL;
 }
 
-/* --serve-child MODE FD: MODE clean | leakfd | stuck. Prints "PORT n" then "LEAK fd" /
-   "STUCK tid name" lines on FD; exits on SIGTERM (or after 60 s). */
+/* --serve-child MODE FD: MODE clean | leakfd | stuck | rstaccept. Prints "PORT n" then
+   "LEAK fd" / "STUCK tid name" lines on FD; exits on SIGTERM (or after 60 s).
+   rstaccept resets every connection as soon as it is accepted, from a SCHED_FIFO thread
+   pinned to CPU 0 (so, beside a client pinned there too, the RST always wins the race
+   against the client's next step; "NOFIFO" is reported when the policy is refused). */
 static int child_server_main(const char *mode, int report_fd) {
     int leak_every = strcmp(mode, "leakfd") == 0 ? 10 : 0;
     int stuck_every = strcmp(mode, "stuck") == 0 ? 25 : 0;
@@ -1721,6 +1725,27 @@ static int child_server_main(const char *mode, int report_fd) {
     getsockname(lfd, (struct sockaddr *)&a, &al);
     ln = snprintf(line, sizeof line, "PORT %d\n", ntohs(a.sin_port));
     if (write(report_fd, line, (size_t)ln) != ln) return 3;
+    if (strcmp(mode, "rstaccept") == 0) {
+        cpu_set_t cpus;
+        struct sched_param sp;
+        CPU_ZERO(&cpus);
+        CPU_SET(0, &cpus);
+        memset(&sp, 0, sizeof sp);
+        sp.sched_priority = 10;
+        if (sched_setaffinity(0, sizeof cpus, &cpus) != 0 || sched_setscheduler(0, SCHED_FIFO, &sp) != 0)
+            if (write(report_fd, "NOFIFO\n", 7) != 7) {}
+        while (!child_stop && now_s() < end) {
+            struct pollfd pf;
+            int fd;
+            pf.fd = lfd; pf.events = POLLIN; pf.revents = 0;
+            if (poll(&pf, 1, 100) <= 0) continue;
+            fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd < 0) continue;
+            set_rst(fd);
+            close(fd);
+        }
+        _exit(0);
+    }
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -1941,6 +1966,45 @@ CT_TEST(child_clean_server_passes_strict) {
     child_stop_wait(&cs);
 }
 
+
+
+/* A server that resets every connection right after accept() is reachable: the pre-flight
+   probe must not turn "connected, then reset by the peer" into CHURN_E_CONNECT. The server
+   runs SCHED_FIFO on the CPU this thread is pinned to, so its RST always comes first. */
+CT_TEST(probe_reset_by_peer_is_reachable) {
+    child_srv cs;
+    churn_config c;
+    churn_result res;
+    cpu_set_t old, one;
+    int rc, pinned;
+    CT_REQUIRE(child_start(&cs, "rstaccept") == 0);
+    sleep_ms(50);
+    child_collect(&cs);
+    if (strstr(cs.lines, "NOFIFO")) printf("    # no SCHED_FIFO here: the race is not forced\n");
+    pinned = sched_getaffinity(0, sizeof old, &old) == 0;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    if (pinned) pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+    cfg_for(&c, cs.port);
+    c.cycles = 10;
+    c.profiles = CHURN_PROFILE_BIT(CHURN_PROFILE_RESET) | CHURN_PROFILE_BIT(CHURN_PROFILE_REQUEST);
+    memset(&res, 0, sizeof res);
+    rc = churn_run(&c, &res);
+    if (pinned) sched_setaffinity(0, sizeof old, &old);
+    if (rc != CHURN_OK) {
+        char m[160];
+        snprintf(m, sizeof m, "server that resets after accept: churn_run returned %d (%s), want CHURN_OK", rc,
+                 churn_strerror(rc));
+        ct_fail_at(__FILE__, __LINE__, m);
+    } else {
+        CHECK_OUTCOMES(&res);
+        CT_EQ_LL(res.outcomes.attempted, 10);
+        CT_EQ_LL(res.outcomes.connected, 10);
+        CT_EQ_LL(res.by_profile[CHURN_PROFILE_REQUEST].reset_by_peer, 5);
+    }
+    churn_result_free(&res);
+    child_stop_wait(&cs);
+}
 
 typedef struct kill_state { pid_t pid; int killed, reap; } kill_state;
 static int kill_progress(void *user, long long done, long long total) {
@@ -2189,6 +2253,7 @@ int main(int argc, char **argv) {
     CT_RUN(child_leaks_every_10th_fd);
     CT_RUN(child_leaves_every_25th_thread_blocked);
     CT_RUN(child_clean_server_passes_strict);
+    CT_RUN(probe_reset_by_peer_is_reachable);
     CT_RUN(watched_process_exits_mid_run);
     CT_RUN(watched_process_exits_and_reaped_mid_run);
     return ct_finish();
