@@ -1162,15 +1162,10 @@ CHURN__PRIV void churn__fd_scan_free(churn__fd_scan *sc) {
     sc->inodes = NULL;
 }
 
-/* sock_diag netlink dump of one (family, protocol), filtered by state mask in the kernel.
-   Appends entries whose inode is in `only` (sorted) when only_count >= 0. */
-CHURN__PRIV int churn__linux_inet_diag(int family, int protocol, unsigned states,
-                                       const unsigned long long *only, int only_count,
-                                       churn__sock_table *out) {
-    struct {
-        struct nlmsghdr nlh;
-        struct inet_diag_req_v2 req;
-    } msg;
+/* One sock_diag dump: sends req, hands every SOCK_DIAG_BY_FAMILY message to on_msg until
+   NLMSG_DONE. Bounded by a 2 s deadline; the netlink fd is closed before return. */
+typedef int (*churn__diag_fn)(void *ctx, const struct nlmsghdr *h);
+CHURN__PRIV int churn__linux_sock_diag(const void *req, size_t req_len, churn__diag_fn on_msg, void *ctx) {
     struct sockaddr_nl sa;
     long rbuf_storage[4096]; /* 32 KiB */
     char *rbuf = (char *)rbuf_storage;
@@ -1178,17 +1173,9 @@ CHURN__PRIV int churn__linux_inet_diag(int family, int protocol, unsigned states
     double deadline = churn__os_now() + 2.0;
     fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0) return CHURN_E_UNSUPPORTED;
-    memset(&msg, 0, sizeof msg);
-    msg.nlh.nlmsg_len = sizeof msg;
-    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.nlh.nlmsg_seq = 1;
-    msg.req.sdiag_family = (unsigned char)family;
-    msg.req.sdiag_protocol = (unsigned char)protocol;
-    msg.req.idiag_states = states;
     memset(&sa, 0, sizeof sa);
     sa.nl_family = AF_NETLINK;
-    if (sendto(fd, &msg, sizeof msg, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (sendto(fd, req, req_len, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof sa) < 0) {
         churn__close(fd);
         return CHURN_E_UNSUPPORTED;
     }
@@ -1208,33 +1195,67 @@ CHURN__PRIV int churn__linux_inet_diag(int family, int protocol, unsigned states
         }
         if (n == 0) break;
         for (h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-            const struct inet_diag_msg *d;
-            churn__sock_entry *e;
             if (h->nlmsg_type == NLMSG_DONE) { done = 1; break; }
             if (h->nlmsg_type == NLMSG_ERROR) { rc = CHURN_E_UNSUPPORTED; done = 1; break; }
             if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
-            d = (const struct inet_diag_msg *)NLMSG_DATA(h);
-            if (only_count >= 0 && !churn__has_ull(only, only_count, d->idiag_inode)) continue;
-            e = churn__sock_add(out);
-            if (!e) { rc = CHURN_E_NOMEM; done = 1; break; }
-            e->inode = d->idiag_inode;
-            e->proto = protocol == IPPROTO_TCP ? 't' : 'u';
-            e->family = family == AF_INET6 ? 6 : 4;
-            e->state = d->idiag_state;
-            memcpy(e->laddr, d->id.idiag_src, family == AF_INET6 ? 16 : 4);
-            memcpy(e->raddr, d->id.idiag_dst, family == AF_INET6 ? 16 : 4);
-            e->lport = ntohs(d->id.idiag_sport);
-            e->rport = ntohs(d->id.idiag_dport);
-            e->wqueue = d->idiag_wqueue;
+            rc = on_msg(ctx, h);
+            if (rc != CHURN_OK) { done = 1; break; }
         }
     }
     churn__close(fd);
     return rc;
 }
 
-/* "0100007F:1F90" (IPv4: one host-order 32-bit word; IPv6: four of them) */
+typedef struct churn__diag_ctx {
+    const unsigned long long *only; /* sorted inodes to keep */
+    int only_count;
+    int family, protocol;
+    churn__sock_table *out;
+} churn__diag_ctx;
+
+CHURN__PRIV int churn__linux_inet_msg(void *vctx, const struct nlmsghdr *h) {
+    churn__diag_ctx *c = (churn__diag_ctx *)vctx;
+    const struct inet_diag_msg *d = (const struct inet_diag_msg *)NLMSG_DATA(h);
+    churn__sock_entry *e;
+    if (c->only_count >= 0 && !churn__has_ull(c->only, c->only_count, d->idiag_inode)) return CHURN_OK;
+    e = churn__sock_add(c->out);
+    if (!e) return CHURN_E_NOMEM;
+    e->inode = d->idiag_inode;
+    e->proto = c->protocol == IPPROTO_TCP ? 't' : 'u';
+    e->family = c->family == AF_INET6 ? 6 : 4;
+    e->state = d->idiag_state;
+    memcpy(e->laddr, d->id.idiag_src, c->family == AF_INET6 ? 16 : 4);
+    memcpy(e->raddr, d->id.idiag_dst, c->family == AF_INET6 ? 16 : 4);
+    e->lport = ntohs(d->id.idiag_sport);
+    e->rport = ntohs(d->id.idiag_dport);
+    e->wqueue = d->idiag_wqueue;
+    return CHURN_OK;
+}
+
+/* TCP or UDP sockets of one family, filtered by state mask in the kernel; keeps those
+   whose inode is in `only` (sorted) when only_count >= 0. */
+CHURN__PRIV int churn__linux_inet_diag(int family, int protocol, unsigned states,
+                                       const unsigned long long *only, int only_count,
+                                       churn__sock_table *out) {
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    churn__diag_ctx c;
+    memset(&msg, 0, sizeof msg);
+    msg.nlh.nlmsg_len = sizeof msg;
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.nlh.nlmsg_seq = 1;
+    msg.req.sdiag_family = (unsigned char)family;
+    msg.req.sdiag_protocol = (unsigned char)protocol;
+    msg.req.idiag_states = states;
+    c.only = only; c.only_count = only_count; c.family = family; c.protocol = protocol; c.out = out;
+    return churn__linux_sock_diag(&msg, sizeof msg, churn__linux_inet_msg, &c);
+}
+
 CHURN__PRIV const char *churn__parse_hex_endpoint(const char *p, int family, unsigned char *addr, int *port) {
-    int words = family == 6 ? 4 : 1, w, b;
+    int words = family == AF_INET6 ? 4 : 1, w, b;
     for (w = 0; w < words; w++) {
         unsigned int v = 0;
         for (b = 0; b < 8; b++) {
@@ -1253,72 +1274,83 @@ CHURN__PRIV const char *churn__parse_hex_endpoint(const char *p, int family, uns
     return p;
 }
 
-/* Text-table fallback: /proc/P/net/{tcp,tcp6,udp,udp6}. Streams the file in chunks. */
-CHURN__PRIV int churn__linux_proc_net_inet(long pid, const char *table, int proto, int family,
-                                           const unsigned long long *only, int only_count,
-                                           churn__sock_table *out) {
-    char path[64], chunk[8192], line[512];
+/* Calls fn for every line after the header of a /proc text table, streamed in chunks
+   (tables can be megabytes). Lines longer than 511 bytes are truncated. */
+typedef int (*churn__line_fn)(void *ctx, const char *line);
+CHURN__PRIV int churn__linux_each_line(const char *path, churn__line_fn fn, void *ctx) {
+    char chunk[8192], line[512];
     size_t line_len = 0;
     int fd, first = 1, rc = CHURN_OK;
-    snprintf(path, sizeof path, "/proc/%ld/net/%s", pid, table);
     fd = churn__open_cloexec(path, O_RDONLY);
-    if (fd < 0) return errno == ENOENT ? CHURN_OK : churn__errno_to_code(errno);
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        ssize_t i;
+    if (fd < 0) return churn__errno_to_code(errno);
+    while (rc == CHURN_OK) {
+        ssize_t n = read(fd, chunk, sizeof chunk), i;
         if (n < 0) { if (errno == EINTR) continue; rc = CHURN_E_IO; break; }
         if (n == 0) break;
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n && rc == CHURN_OK; i++) {
             if (chunk[i] != '\n') {
                 if (line_len + 1 < sizeof line) line[line_len++] = chunk[i];
                 continue;
             }
             line[line_len] = '\0';
             line_len = 0;
-            if (first) { first = 0; continue; } /* header */
-            {
-                const char *p = strchr(line, ':');
-                churn__sock_entry e;
-                long long txq, ino;
-                int k;
-                if (!p) continue;
-                memset(&e, 0, sizeof e);
-                p++;
-                while (*p == ' ') p++;
-                p = churn__parse_hex_endpoint(p, family, e.laddr, &e.lport);
-                if (!p) continue;
-                while (*p == ' ') p++;
-                p = churn__parse_hex_endpoint(p, family, e.raddr, &e.rport);
-                if (!p) continue;
-                while (*p == ' ') p++;
-                e.state = churn__hexval(p[0]) * 16 + churn__hexval(p[1]);
-                p += 2;
-                while (*p == ' ') p++;
-                txq = 0;
-                while (churn__hexval(*p) >= 0) txq = txq * 16 + churn__hexval(*p++);
-                /* skip rx_queue, tr:tm->when, retrnsmt, uid, timeout */
-                for (k = 0; k < 5; k++) {
-                    while (*p && *p != ' ') p++;
-                    while (*p == ' ') p++;
-                }
-                ino = churn__parse_ll(&p);
-                if (ino == 0) continue;
-                if (only_count >= 0 && !churn__has_ull(only, only_count, (unsigned long long)ino)) continue;
-                e.inode = (unsigned long long)ino;
-                e.proto = proto;
-                e.family = family;
-                e.wqueue = e.state == CHURN__TCP_LISTEN ? 0 : txq;
-                {
-                    churn__sock_entry *slot = churn__sock_add(out);
-                    if (!slot) { rc = CHURN_E_NOMEM; break; }
-                    *slot = e;
-                }
-            }
+            if (first) { first = 0; continue; } /* column header */
+            rc = fn(ctx, line);
         }
-        if (rc != CHURN_OK) break;
     }
     churn__close(fd);
     return rc;
+}
+
+CHURN__PRIV int churn__linux_inet_line(void *vctx, const char *line) {
+    churn__diag_ctx *c = (churn__diag_ctx *)vctx;
+    const char *p = strchr(line, ':');
+    churn__sock_entry e, *slot;
+    long long txq, ino;
+    int k;
+    if (!p) return CHURN_OK;
+    memset(&e, 0, sizeof e);
+    p++;
+    while (*p == ' ') p++;
+    p = churn__parse_hex_endpoint(p, c->family, e.laddr, &e.lport);
+    if (!p) return CHURN_OK;
+    while (*p == ' ') p++;
+    p = churn__parse_hex_endpoint(p, c->family, e.raddr, &e.rport);
+    if (!p) return CHURN_OK;
+    while (*p == ' ') p++;
+    e.state = churn__hexval(p[0]) * 16 + churn__hexval(p[1]);
+    p += 2;
+    while (*p == ' ') p++;
+    txq = 0;
+    while (churn__hexval(*p) >= 0) txq = txq * 16 + churn__hexval(*p++);
+    for (k = 0; k < 5; k++) { /* rx_queue, tr:tm->when, retrnsmt, uid, timeout */
+        while (*p && *p != ' ') p++;
+        while (*p == ' ') p++;
+    }
+    ino = churn__parse_ll(&p);
+    if (ino == 0) return CHURN_OK; /* TIME_WAIT and request sockets own no inode */
+    if (c->only_count >= 0 && !churn__has_ull(c->only, c->only_count, (unsigned long long)ino)) return CHURN_OK;
+    e.inode = (unsigned long long)ino;
+    e.proto = c->protocol == IPPROTO_TCP ? 't' : 'u';
+    e.family = c->family == AF_INET6 ? 6 : 4;
+    e.wqueue = e.state == CHURN__TCP_LISTEN ? 0 : txq;
+    slot = churn__sock_add(c->out);
+    if (!slot) return CHURN_E_NOMEM;
+    *slot = e;
+    return CHURN_OK;
+}
+
+/* Text-table fallback: /proc/P/net/{tcp,tcp6,udp,udp6} (P's own network namespace). */
+CHURN__PRIV int churn__linux_proc_net_inet(long pid, const char *table, int protocol, int family,
+                                           const unsigned long long *only, int only_count,
+                                           churn__sock_table *out) {
+    char path[64];
+    churn__diag_ctx c;
+    int rc;
+    snprintf(path, sizeof path, "/proc/%ld/net/%s", pid, table);
+    c.only = only; c.only_count = only_count; c.family = family; c.protocol = protocol; c.out = out;
+    rc = churn__linux_each_line(path, churn__linux_inet_line, &c);
+    return rc == CHURN_E_NOPROC ? CHURN_OK : rc; /* no such table (IPv6 off): nothing to add */
 }
 
 /* 1 when pid shares our network namespace (netlink answers for ours only). */
@@ -1345,8 +1377,8 @@ CHURN__PRIV int churn__linux_tcp_sockets(long pid, unsigned states, const unsign
         if (rc != CHURN_OK) out->count = 0;
     }
     if (rc != CHURN_OK) {
-        rc = churn__linux_proc_net_inet(pid, "tcp", 't', 4, inodes, n, out);
-        if (rc == CHURN_OK) rc = churn__linux_proc_net_inet(pid, "tcp6", 't', 6, inodes, n, out);
+        rc = churn__linux_proc_net_inet(pid, "tcp", IPPROTO_TCP, AF_INET, inodes, n, out);
+        if (rc == CHURN_OK) rc = churn__linux_proc_net_inet(pid, "tcp6", IPPROTO_TCP, AF_INET6, inodes, n, out);
     }
     return rc;
 }
@@ -1589,69 +1621,79 @@ CHURN__PRIV void churn__linux_classify(const char *target, const struct stat *st
     churn__copyz(h->kind, sizeof h->kind, "other");
 }
 
+CHURN__PRIV int churn__linux_unix_line(void *vctx, const char *line) {
+    /* Num: RefCount Protocol Flags Type St Inode Path */
+    churn__diag_ctx *c = (churn__diag_ctx *)vctx;
+    const char *p = strchr(line, ':');
+    long long type = 0, ino;
+    int k;
+    churn__sock_entry *e;
+    if (!p) return CHURN_OK;
+    p++;
+    for (k = 0; k < 3; k++) { while (*p == ' ') p++; while (*p && *p != ' ') p++; }
+    while (*p == ' ') p++;
+    while (churn__hexval(*p) >= 0) type = type * 16 + churn__hexval(*p++);
+    while (*p == ' ') p++;
+    while (*p && *p != ' ') p++; /* St */
+    ino = churn__parse_ll(&p);
+    if (c->only_count >= 0 && !churn__has_ull(c->only, c->only_count, (unsigned long long)ino)) return CHURN_OK;
+    e = churn__sock_add(c->out);
+    if (!e) return CHURN_E_NOMEM;
+    e->inode = (unsigned long long)ino;
+    e->proto = 'x';
+    e->family = (int)type;
+    if (*p == ' ') churn__copyz(e->path, sizeof e->path, p + 1);
+    return CHURN_OK;
+}
+
+/* /proc/P/net/unix: the fallback outside our namespace (a newline in a path cuts it short). */
 CHURN__PRIV int churn__linux_unix_table(long pid, const unsigned long long *only, int only_count,
                                         churn__sock_table *out) {
-    char path[64], chunk[8192], line[512];
-    size_t line_len = 0;
-    int fd, first = 1;
+    char path[64];
+    churn__diag_ctx c;
     snprintf(path, sizeof path, "/proc/%ld/net/unix", pid);
-    fd = churn__open_cloexec(path, O_RDONLY);
-    if (fd < 0) return churn__errno_to_code(errno);
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk), i;
-        if (n < 0) { if (errno == EINTR) continue; break; }
-        if (n == 0) break;
-        for (i = 0; i < n; i++) {
-            if (chunk[i] != '\n') {
-                if (line_len + 1 < sizeof line) line[line_len++] = chunk[i];
-                continue;
-            }
-            line[line_len] = '\0';
-            line_len = 0;
-            if (first) { first = 0; continue; }
-            {
-                /* Num: RefCount Protocol Flags Type St Inode Path */
-                const char *p = strchr(line, ':');
-                long long type, ino;
-                int k;
-                churn__sock_entry *e;
-                if (!p) continue;
-                p++;
-                for (k = 0; k < 3; k++) { while (*p == ' ') p++; while (*p && *p != ' ') p++; }
-                while (*p == ' ') p++;
-                type = 0;
-                while (churn__hexval(*p) >= 0) type = type * 16 + churn__hexval(*p++);
-                while (*p == ' ') p++;
-                while (*p && *p != ' ') p++; /* St */
-                ino = churn__parse_ll(&p);
-                if (only_count >= 0 && !churn__has_ull(only, only_count, (unsigned long long)ino)) continue;
-                e = churn__sock_add(out);
-                if (!e) { churn__close(fd); return CHURN_E_NOMEM; }
-                e->inode = (unsigned long long)ino;
-                e->proto = 'x';
-                e->family = (int)type;
-                if (*p == ' ') churn__copyz(e->path, sizeof e->path, p + 1);
-            }
-        }
-    }
-    churn__close(fd);
-    return CHURN_OK;
+    memset(&c, 0, sizeof c);
+    c.only = only; c.only_count = only_count; c.out = out;
+    return churn__linux_each_line(path, churn__linux_unix_line, &c);
 }
 
 /* UNIX sockets with their names as raw bytes (a path may hold a newline, which the text
    table cannot carry): unix_diag in our namespace, /proc/P/net/unix otherwise. */
+CHURN__PRIV int churn__linux_unix_msg(void *vctx, const struct nlmsghdr *h) {
+    churn__diag_ctx *c = (churn__diag_ctx *)vctx;
+    const struct unix_diag_msg *d = (const struct unix_diag_msg *)NLMSG_DATA(h);
+    struct rtattr *a;
+    int alen;
+    churn__sock_entry *e;
+    if (!churn__has_ull(c->only, c->only_count, d->udiag_ino)) return CHURN_OK;
+    e = churn__sock_add(c->out);
+    if (!e) return CHURN_E_NOMEM;
+    e->inode = d->udiag_ino;
+    e->proto = 'x';
+    e->family = d->udiag_type;
+    alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*d)));
+    for (a = (struct rtattr *)(d + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+        if (a->rta_type == UNIX_DIAG_NAME) {
+            const char *name = (const char *)RTA_DATA(a);
+            size_t len = RTA_PAYLOAD(a);
+            if (len > 0 && name[0] == '\0') { /* abstract: shown as "@name" */
+                e->path[0] = '@';
+                churn__copy(e->path + 1, sizeof e->path - 1, name + 1, len - 1);
+            } else {
+                churn__copy(e->path, sizeof e->path, name, churn__strnlen(name, len));
+            }
+        }
+    }
+    return CHURN_OK;
+}
+
 CHURN__PRIV int churn__linux_unix_diag(const unsigned long long *only, int only_count, churn__sock_table *out) {
     struct {
         struct nlmsghdr nlh;
         struct unix_diag_req req;
     } msg;
-    struct sockaddr_nl sa;
-    long rbuf_storage[4096];
-    char *rbuf = (char *)rbuf_storage;
-    int fd, done = 0, rc = CHURN_OK, start = out->count;
-    double deadline = churn__os_now() + 2.0;
-    fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (fd < 0) return CHURN_E_UNSUPPORTED;
+    churn__diag_ctx c;
+    int start = out->count, rc;
     memset(&msg, 0, sizeof msg);
     msg.nlh.nlmsg_len = sizeof msg;
     msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
@@ -1660,53 +1702,9 @@ CHURN__PRIV int churn__linux_unix_diag(const unsigned long long *only, int only_
     msg.req.sdiag_family = AF_UNIX;
     msg.req.udiag_states = 0xffffffffu;
     msg.req.udiag_show = UDIAG_SHOW_NAME;
-    memset(&sa, 0, sizeof sa);
-    sa.nl_family = AF_NETLINK;
-    if (sendto(fd, &msg, sizeof msg, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        churn__close(fd);
-        return CHURN_E_UNSUPPORTED;
-    }
-    while (!done) {
-        struct pollfd pfd;
-        ssize_t n;
-        struct nlmsghdr *h;
-        int left = (int)((deadline - churn__os_now()) * 1000.0);
-        if (left <= 0) { rc = CHURN_E_TIMEOUT; break; }
-        pfd.fd = fd; pfd.events = POLLIN; pfd.revents = 0;
-        if (poll(&pfd, 1, left) <= 0) { if (errno == EINTR) continue; rc = CHURN_E_TIMEOUT; break; }
-        n = recv(fd, rbuf, sizeof rbuf_storage, 0);
-        if (n < 0) { if (errno == EINTR || errno == EAGAIN) continue; rc = CHURN_E_IO; break; }
-        if (n == 0) break;
-        for (h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-            const struct unix_diag_msg *d;
-            struct rtattr *a;
-            int alen;
-            churn__sock_entry *e;
-            if (h->nlmsg_type == NLMSG_DONE) { done = 1; break; }
-            if (h->nlmsg_type == NLMSG_ERROR) { rc = CHURN_E_UNSUPPORTED; done = 1; break; }
-            d = (const struct unix_diag_msg *)NLMSG_DATA(h);
-            if (!churn__has_ull(only, only_count, d->udiag_ino)) continue;
-            e = churn__sock_add(out);
-            if (!e) { rc = CHURN_E_NOMEM; done = 1; break; }
-            e->inode = d->udiag_ino;
-            e->proto = 'x';
-            e->family = d->udiag_type;
-            alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*d)));
-            for (a = (struct rtattr *)(d + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-                if (a->rta_type == UNIX_DIAG_NAME) {
-                    const char *name = (const char *)RTA_DATA(a);
-                    size_t len = RTA_PAYLOAD(a);
-                    if (len > 0 && name[0] == '\0') { /* abstract: shown as "@name" */
-                        e->path[0] = '@';
-                        churn__copy(e->path + 1, sizeof e->path - 1, name + 1, len - 1);
-                    } else {
-                        churn__copy(e->path, sizeof e->path, name, churn__strnlen(name, len));
-                    }
-                }
-            }
-        }
-    }
-    churn__close(fd);
+    memset(&c, 0, sizeof c);
+    c.only = only; c.only_count = only_count; c.out = out;
+    rc = churn__linux_sock_diag(&msg, sizeof msg, churn__linux_unix_msg, &c);
     if (rc != CHURN_OK) out->count = start;
     return rc;
 }
@@ -1819,8 +1817,8 @@ CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
             rc = CHURN_E_UNSUPPORTED;
         }
         if (rc != CHURN_OK) {
-            churn__linux_proc_net_inet(pid, "udp", 'u', 4, sock_inodes, k, &t);
-            churn__linux_proc_net_inet(pid, "udp6", 'u', 6, sock_inodes, k, &t);
+            churn__linux_proc_net_inet(pid, "udp", IPPROTO_UDP, AF_INET, sock_inodes, k, &t);
+            churn__linux_proc_net_inet(pid, "udp6", IPPROTO_UDP, AF_INET6, sock_inodes, k, &t);
         }
         churn__linux_unix_sockets(pid, sock_inodes, k, &t);
         if (t.count > 0) qsort(t.items, (size_t)t.count, sizeof(*t.items), churn__cmp_sock_entry);
