@@ -991,6 +991,126 @@ CHURN__PRIV void churn__sock_describe(const churn__sock_entry *e, char *out, siz
     }
 }
 
+/* >>posix ==================================================================================
+   What Linux and macOS share: pid, wall clock, sleep, errno mapping, fds, atomic replace. */
+#if defined(CHURN__LINUX) || defined(CHURN__MACOS)
+
+#if defined(O_CLOEXEC)
+#define CHURN__O_CLOEXEC O_CLOEXEC
+#else
+#define CHURN__O_CLOEXEC 0 /* strict _POSIX_C_SOURCE < 2008 hides it; fcntl below */
+#endif
+
+CHURN__PRIV long churn__os_pid(void) { return (long)getpid(); }
+
+CHURN__PRIV double churn__os_wall(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+}
+
+CHURN__PRIV void churn__os_sleep_ms(int ms) {
+    /* EINTR just ends the nap early; callers loop on their own deadlines */
+#if defined(CHURN__LINUX)
+    if (ms > 0) poll(NULL, 0, ms); /* no timespec plumbing (see the clock note in >>common) */
+#else
+    struct timespec ts; /* poll() without fds is not a documented sleep on macOS */
+    if (ms <= 0) return;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+#endif
+}
+
+CHURN__PRIV int churn__errno_to_code(int e) {
+    switch (e) {
+        case ENOENT: case ESRCH: return CHURN_E_NOPROC;
+        case EACCES: case EPERM: return CHURN_E_PERM;
+        case ENOMEM: return CHURN_E_NOMEM;
+        case EINVAL: return CHURN_E_INVAL;
+        case ENOTSUP: return CHURN_E_UNSUPPORTED;
+        default: return CHURN_E_IO;
+    }
+}
+
+CHURN__PRIV int churn__open_cloexec(const char *path, int flags) {
+    int fd;
+    do fd = open(path, flags | CHURN__O_CLOEXEC, 0666); while (fd < 0 && errno == EINTR);
+#if !defined(O_CLOEXEC)
+    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
+    return fd;
+}
+
+CHURN__PRIV void churn__close(int fd) {
+    if (fd >= 0) close(fd); /* not retried on EINTR: the fd is gone either way */
+}
+
+/* Atomic replace: temp file in the same directory, F_FULLFSYNC (fsync only flushes to the
+   drive's cache on macOS; fall back to fsync where the file system refuses it), rename,
+   then sync the directory. On any error the temp file is removed and path is untouched. */
+CHURN__PRIV int churn__os_write_atomic(const char *path, const char *data, size_t len) {
+    char *tmp, *dir;
+    const char *slash = strrchr(path, '/');
+    size_t plen = strlen(path), dlen = slash ? (size_t)(slash - path) : 0, off = 0;
+    static const char hex[] = "0123456789abcdef";
+    int fd = -1, rc = CHURN_OK, attempt;
+    if (plen == 0 || path[plen - 1] == '/') return CHURN_E_INVAL;
+    {
+        /* A write past RLIMIT_FSIZE would raise SIGXFSZ: refuse before creating anything. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            (unsigned long long)len > (unsigned long long)rl.rlim_cur)
+            return CHURN_E_IO;
+    }
+    tmp = (char *)CHURN_MALLOC(plen + 64);
+    dir = (char *)CHURN_MALLOC(dlen + 2);
+    if (!tmp || !dir) { CHURN_FREE(tmp); CHURN_FREE(dir); return CHURN_E_NOMEM; }
+    if (slash) { memcpy(dir, path, dlen ? dlen : 1); dir[dlen ? dlen : 1] = '\0'; }
+    else { dir[0] = '.'; dir[1] = '\0'; }
+    for (attempt = 0; attempt < 16 && fd < 0; attempt++) {
+        /* unique per process, thread and attempt: "<dir>/.<base>.tmp-<pid>-<nonce>" */
+        unsigned long long nonce = (unsigned long long)(churn__os_now() * 1e9) ^ ((unsigned long long)(size_t)&fd << 16) ^
+                                   (unsigned long long)attempt * 0x9E3779B97F4A7C15ULL;
+        char nonce_s[17];
+        int k;
+        for (k = 0; k < 16; k++) nonce_s[k] = hex[(nonce >> (k * 4)) & 15];
+        nonce_s[16] = '\0';
+        snprintf(tmp, plen + 64, "%.*s.%s.tmp-%ld-%s", (int)(slash ? dlen + 1 : 0), path, slash ? slash + 1 : path,
+                 (long)getpid(), nonce_s);
+        fd = churn__open_cloexec(tmp, O_WRONLY | O_CREAT | O_EXCL);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) { rc = churn__errno_to_code(errno); if (rc == CHURN_E_NOPROC) rc = CHURN_E_IO; goto out; }
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0) { if (errno == EINTR) continue; rc = CHURN_E_IO; goto fail; }
+        off += (size_t)n;
+    }
+#if defined(F_FULLFSYNC)
+    if (fcntl(fd, F_FULLFSYNC) != 0 && fsync(fd) != 0) { rc = CHURN_E_IO; goto fail; }
+#else
+    if (fsync(fd) != 0) { rc = CHURN_E_IO; goto fail; }
+#endif
+    if (close(fd) != 0) { fd = -1; rc = CHURN_E_IO; goto fail; }
+    fd = -1;
+    if (rename(tmp, path) != 0) { rc = CHURN_E_IO; goto fail; }
+    {
+        int dfd = churn__open_cloexec(dir, O_RDONLY);
+        if (dfd >= 0) { fsync(dfd); churn__close(dfd); }
+    }
+    goto out;
+fail:
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+out:
+    CHURN_FREE(tmp);
+    CHURN_FREE(dir);
+    return rc;
+}
+
+#endif /* CHURN__LINUX || CHURN__MACOS */
+
 /* >>snapshot linux ===========================================================================
    Sources, cheapest first (costs measured on a 2-core VM, see bench/snapshot.c):
      handles   stat("/proc/P/fd").st_size is the fd count on Linux >= 6.2 (1.8 us, O(1));
@@ -1007,41 +1127,14 @@ CHURN__PRIV void churn__sock_describe(const churn__sock_entry *e, char *out, siz
      children  /proc/P/task/T/children when the kernel has it, else a /proc scan by ppid. */
 #if defined(CHURN__LINUX)
 
-CHURN__PRIV long churn__os_pid(void) { return (long)getpid(); }
 
 CHURN__PRIV double churn__os_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
-CHURN__PRIV double churn__os_wall(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
-}
-CHURN__PRIV void churn__os_sleep_ms(int ms) {
-    /* poll() as a sleep: no timespec plumbing, and EINTR just ends the nap early. */
-    if (ms > 0) poll(NULL, 0, ms);
-}
 
-CHURN__PRIV int churn__errno_to_code(int e) {
-    switch (e) {
-        case ENOENT: case ESRCH: return CHURN_E_NOPROC;
-        case EACCES: case EPERM: return CHURN_E_PERM;
-        case ENOMEM: return CHURN_E_NOMEM;
-        case EINVAL: return CHURN_E_INVAL;
-        default: return CHURN_E_IO;
-    }
-}
 
-CHURN__PRIV int churn__open_cloexec(const char *path, int flags) {
-    int fd;
-    do fd = open(path, flags | O_CLOEXEC); while (fd < 0 && errno == EINTR);
-    return fd;
-}
-CHURN__PRIV void churn__close(int fd) {
-    if (fd >= 0) close(fd); /* never retried on EINTR: on Linux the fd is gone either way */
-}
 
 /* Reads a whole small /proc file into buf (NUL-terminated). Returns bytes or -errno. */
 CHURN__PRIV long churn__read_small(const char *path, char *buf, size_t cap) {
@@ -1848,63 +1941,6 @@ CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
     }
 }
 
-/* Atomic replace: temp file in the same directory, fsync, rename, fsync the directory. */
-CHURN__PRIV int churn__os_write_atomic(const char *path, const char *data, size_t len) {
-    char *tmp, *dir;
-    const char *slash = strrchr(path, '/');
-    size_t plen = strlen(path), dlen = slash ? (size_t)(slash - path) : 0, off = 0;
-    static const char hex[] = "0123456789abcdef";
-    int fd = -1, rc = CHURN_OK, attempt;
-    if (plen == 0 || path[plen - 1] == '/') return CHURN_E_INVAL;
-    tmp = (char *)CHURN_MALLOC(plen + 64);
-    dir = (char *)CHURN_MALLOC(dlen + 2);
-    if (!tmp || !dir) { CHURN_FREE(tmp); CHURN_FREE(dir); return CHURN_E_NOMEM; }
-    if (slash) { memcpy(dir, path, dlen ? dlen : 1); dir[dlen ? dlen : 1] = '\0'; }
-    else { dir[0] = '.'; dir[1] = '\0'; }
-    for (attempt = 0; attempt < 16 && fd < 0; attempt++) {
-        /* unique per process, thread and attempt: "<dir>/.<base>.tmp-<pid>-<nonce>" */
-        unsigned long long nonce = (unsigned long long)(churn__os_now() * 1e9) ^ ((unsigned long long)(size_t)&fd << 16) ^
-                                   (unsigned long long)attempt * 0x9E3779B97F4A7C15ULL;
-        char nonce_s[17];
-        int k;
-        for (k = 0; k < 16; k++) nonce_s[k] = hex[(nonce >> (k * 4)) & 15];
-        nonce_s[16] = '\0';
-        snprintf(tmp, plen + 64, "%.*s.%s.tmp-%ld-%s", (int)(slash ? dlen + 1 : 0), path, slash ? slash + 1 : path,
-                 (long)getpid(), nonce_s);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) { rc = churn__errno_to_code(errno); if (rc == CHURN_E_NOPROC) rc = CHURN_E_IO; goto out; }
-    {
-        /* A write past RLIMIT_FSIZE would raise SIGXFSZ: refuse up front instead. */
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (unsigned long long)len > (unsigned long long)rl.rlim_cur) {
-            rc = CHURN_E_IO;
-            goto fail;
-        }
-    }
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0) { if (errno == EINTR) continue; rc = CHURN_E_IO; goto fail; }
-        off += (size_t)n;
-    }
-    if (fsync(fd) != 0) { rc = CHURN_E_IO; goto fail; }
-    if (close(fd) != 0) { fd = -1; rc = CHURN_E_IO; goto fail; }
-    fd = -1;
-    if (rename(tmp, path) != 0) { rc = CHURN_E_IO; goto fail; }
-    {
-        int dfd = churn__open_cloexec(dir, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) { fsync(dfd); churn__close(dfd); }
-    }
-    goto out;
-fail:
-    if (fd >= 0) close(fd);
-    unlink(tmp);
-out:
-    CHURN_FREE(tmp);
-    CHURN_FREE(dir);
-    return rc;
-}
 
 #endif /* CHURN__LINUX */
 
@@ -1936,7 +1972,6 @@ out:
    Another process: proc_pidinfo answers for the same user (root: any); EPERM -> CHURN_E_PERM.
    Verified only by building (zig cc -target {x86_64,aarch64}-macos); see PLATFORM NOTES. */
 
-CHURN__PRIV long churn__os_pid(void) { return (long)getpid(); }
 
 CHURN__PRIV double churn__os_now(void) {
 #if defined(CLOCK_MONOTONIC)
@@ -1951,48 +1986,8 @@ CHURN__PRIV double churn__os_now(void) {
         return (double)t * ((double)tb.numer / (double)tb.denom) * 1e-9;
     }
 }
-CHURN__PRIV double churn__os_wall(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
-}
-CHURN__PRIV void churn__os_sleep_ms(int ms) {
-    /* nanosleep rather than poll(NULL, 0, ms): poll without fds is not a documented
-       sleep on macOS. EINTR just ends the nap early, as on Linux. */
-    struct timespec ts;
-    if (ms <= 0) return;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    nanosleep(&ts, NULL);
-}
 
-CHURN__PRIV int churn__errno_to_code(int e) {
-    switch (e) {
-        case ENOENT: case ESRCH: return CHURN_E_NOPROC;
-        case EACCES: case EPERM: return CHURN_E_PERM;
-        case ENOMEM: return CHURN_E_NOMEM;
-        case EINVAL: return CHURN_E_INVAL;
-        case ENOTSUP: return CHURN_E_UNSUPPORTED;
-        default: return CHURN_E_IO;
-    }
-}
 
-#if defined(O_CLOEXEC)
-#define CHURN__O_CLOEXEC O_CLOEXEC
-#else
-#define CHURN__O_CLOEXEC 0 /* strict _POSIX_C_SOURCE < 2008 hides it; fcntl below */
-#endif
-CHURN__PRIV int churn__open_cloexec(const char *path, int flags) {
-    int fd;
-    do fd = open(path, flags | CHURN__O_CLOEXEC, 0666); while (fd < 0 && errno == EINTR);
-#if !defined(O_CLOEXEC)
-    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
-#endif
-    return fd;
-}
-CHURN__PRIV void churn__close(int fd) {
-    if (fd >= 0) close(fd); /* not retried on EINTR: the fd is gone either way */
-}
 
 /* proc_pidinfo / proc_pidfdinfo return the bytes written, 0 (errno set) on failure. A short
    answer is a kernel that does not know the flavor: report it as unsupported. */
@@ -2436,68 +2431,6 @@ CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
     }
 }
 
-/* Atomic replace: temp file in the same directory, F_FULLFSYNC (fsync only flushes to the
-   drive's cache on macOS; fall back to fsync where the file system refuses it), rename,
-   then sync the directory. On any error the temp file is removed and path is untouched. */
-CHURN__PRIV int churn__os_write_atomic(const char *path, const char *data, size_t len) {
-    char *tmp, *dir;
-    const char *slash = strrchr(path, '/');
-    size_t plen = strlen(path), dlen = slash ? (size_t)(slash - path) : 0, off = 0;
-    static const char hex[] = "0123456789abcdef";
-    int fd = -1, rc = CHURN_OK, attempt;
-    if (plen == 0 || path[plen - 1] == '/') return CHURN_E_INVAL;
-    {
-        /* A write past RLIMIT_FSIZE would raise SIGXFSZ: refuse before creating anything. */
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-            (unsigned long long)len > (unsigned long long)rl.rlim_cur)
-            return CHURN_E_IO;
-    }
-    tmp = (char *)CHURN_MALLOC(plen + 64);
-    dir = (char *)CHURN_MALLOC(dlen + 2);
-    if (!tmp || !dir) { CHURN_FREE(tmp); CHURN_FREE(dir); return CHURN_E_NOMEM; }
-    if (slash) { memcpy(dir, path, dlen ? dlen : 1); dir[dlen ? dlen : 1] = '\0'; }
-    else { dir[0] = '.'; dir[1] = '\0'; }
-    for (attempt = 0; attempt < 16 && fd < 0; attempt++) {
-        /* unique per process, thread and attempt: "<dir>/.<base>.tmp-<pid>-<nonce>" */
-        unsigned long long nonce = (unsigned long long)(churn__os_now() * 1e9) ^ ((unsigned long long)(size_t)&fd << 16) ^
-                                   (unsigned long long)attempt * 0x9E3779B97F4A7C15ULL;
-        char nonce_s[17];
-        int k;
-        for (k = 0; k < 16; k++) nonce_s[k] = hex[(nonce >> (k * 4)) & 15];
-        nonce_s[16] = '\0';
-        snprintf(tmp, plen + 64, "%.*s.%s.tmp-%ld-%s", (int)(slash ? dlen + 1 : 0), path, slash ? slash + 1 : path,
-                 (long)getpid(), nonce_s);
-        fd = churn__open_cloexec(tmp, O_WRONLY | O_CREAT | O_EXCL);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) { rc = churn__errno_to_code(errno); if (rc == CHURN_E_NOPROC) rc = CHURN_E_IO; goto out; }
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0) { if (errno == EINTR) continue; rc = CHURN_E_IO; goto fail; }
-        off += (size_t)n;
-    }
-#if defined(F_FULLFSYNC)
-    if (fcntl(fd, F_FULLFSYNC) != 0 && fsync(fd) != 0) { rc = CHURN_E_IO; goto fail; }
-#else
-    if (fsync(fd) != 0) { rc = CHURN_E_IO; goto fail; }
-#endif
-    if (close(fd) != 0) { fd = -1; rc = CHURN_E_IO; goto fail; }
-    fd = -1;
-    if (rename(tmp, path) != 0) { rc = CHURN_E_IO; goto fail; }
-    {
-        int dfd = churn__open_cloexec(dir, O_RDONLY);
-        if (dfd >= 0) { fsync(dfd); churn__close(dfd); }
-    }
-    goto out;
-fail:
-    if (fd >= 0) close(fd);
-    unlink(tmp);
-out:
-    CHURN_FREE(tmp);
-    CHURN_FREE(dir);
-    return rc;
-}
 #endif /* CHURN__MACOS */
 
 /* >>inventory ================================================================================
