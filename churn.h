@@ -91,6 +91,8 @@ CONFIGURATION MACROS
     CHURN_NO_STDIO              -           no FILE* functions (JSON through churn_json callbacks)
     CHURN_NO_NET                -           snapshots, inventories, verdicts only; no churn loop
     CHURN_SERIES_MAX            256         default bound of the in-run time series
+                                            (in-run samples: cfg.sample_metrics, or the cheap
+                                            metrics plus every growth-limited one)
     CHURN_MAX_CONCURRENCY       4096        largest accepted churn_config.concurrency
 
 SNAPSHOTS
@@ -186,10 +188,12 @@ Profiles (measured cycle i runs the (i mod k)-th selected profile, in enum order
                        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n
                        Sec-WebSocket-Version: 13\r\n\r\n"; wait for a whole response head
                        (101 or any status); RST.
-    TLS_PARTIAL_HELLO  send the first 5 + 43 bytes of a TLS 1.2 ClientHello: record header
-                       16 03 01 02 00 (512 bytes declared), handshake header 01 00 01 fc,
-                       version 03 03, 32 random bytes, session id length 00, cipher
-                       suites length 00 (cut here); RST.
+    TLS_PARTIAL_HELLO  send the first 48 bytes of a TLS ClientHello: record header
+                       16 03 01 02 00 (512 bytes declared), handshake header 01 00 01 fc
+                       (508 declared), version 03 03, 32 fixed pseudo-random bytes
+                       (0x5a ^ 37*i), session id length 00, cipher suites length 00 02,
+                       suite 13 01 (cut here); RST.
+    The Host header is http_host, or host (an IPv6 literal in brackets), without port.
     TLS_STALL          connect; send nothing; wait idle_ms; close() (FIN).
 
 Outcomes: every attempted cycle ends in exactly one class:
@@ -3398,14 +3402,14 @@ CHURN__PRIV int churn__engine_scripts(churn__engine *e, const char *path, const 
                                      &e->len_ws);
     /* TLS record (handshake, legacy version 3.1, 512 bytes declared), ClientHello header
        (508 bytes declared), client_version 3.3, 32 "random" bytes, empty session id,
-       cipher-suites length 0: a well-formed start whose declared length never arrives. */
+       one cipher suite: a well-formed start whose declared length never arrives. */
     e->tls_hello[0] = 0x16; e->tls_hello[1] = 0x03; e->tls_hello[2] = 0x01; e->tls_hello[3] = 0x02; e->tls_hello[4] = 0x00;
     e->tls_hello[5] = 0x01; e->tls_hello[6] = 0x00; e->tls_hello[7] = 0x01; e->tls_hello[8] = 0xfc;
     e->tls_hello[9] = 0x03; e->tls_hello[10] = 0x03;
     for (i = 0; i < 32; i++) e->tls_hello[11 + i] = (unsigned char)(0x5a ^ (i * 37));
-    e->tls_hello[43] = 0x00;                        /* session id length */
-    e->tls_hello[44] = 0x00; e->tls_hello[45] = 0x00; /* cipher suites length (cut here) */
-    e->tls_hello[46] = 0x00; e->tls_hello[47] = 0x00;
+    e->tls_hello[43] = 0x00;                          /* session id length */
+    e->tls_hello[44] = 0x00; e->tls_hello[45] = 0x02; /* cipher suites length: one suite */
+    e->tls_hello[46] = 0x13; e->tls_hello[47] = 0x01; /* TLS_AES_128_GCM_SHA256; cut here */
     if (!e->req_partial_headers || !e->req_partial_body || !e->req_unread || !e->req_request || !e->req_ws)
         return CHURN_E_NOMEM;
     return CHURN_OK;
@@ -3978,8 +3982,13 @@ CHURN__API int churn_run(const churn_config *cfg, churn_result *out) {
         const char *host = cfg->host ? cfg->host : "127.0.0.1";
         rc = churn__net_init();
         if (rc == CHURN_OK) rc = churn__resolve(host, cfg->port, cfg->allow_remote, &e.target);
-        if (rc == CHURN_OK) rc = churn__engine_scripts(&e, cfg->http_path ? cfg->http_path : "/",
-                                                        cfg->http_host ? cfg->http_host : host);
+        if (rc == CHURN_OK) {
+            char host_hdr[300];
+            /* an IPv6 literal goes in brackets in a Host header (RFC 9110 uri-host) */
+            if (!cfg->http_host && strchr(host, ':')) snprintf(host_hdr, sizeof host_hdr, "[%s]", host);
+            else churn__copyz(host_hdr, sizeof host_hdr, cfg->http_host ? cfg->http_host : host);
+            rc = churn__engine_scripts(&e, cfg->http_path ? cfg->http_path : "/", host_hdr);
+        }
         if (rc == CHURN_OK) {
             /* the probe: reachable means the handshake completed (a server that resets
                right after accept is reachable: churning it is the point) */
