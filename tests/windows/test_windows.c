@@ -442,10 +442,11 @@ CT_TEST(snapshot_sockets_and_close_wait) {
     a2 = accept(l, NULL, NULL);
     CT_REQUIRE(a2 != INVALID_SOCKET);
     closesocket(a2); /* FIN to c: c is in CLOSE_WAIT */
-    for (i = 0; i < 50; i++) {
-        CT_REQUIRE(churn_snapshot_take(0, &during) == CHURN_OK);
+    for (i = 0; i < 10; i++) { /* the TCP table costs about a second under wine */
+        CT_REQUIRE(churn_snapshot_take_some(0, CHURN_METRIC_BIT(CHURN_METRIC_CLOSE_WAIT) |
+                                                CHURN_METRIC_BIT(CHURN_METRIC_SOCKETS), &during) == CHURN_OK);
         if (during.value[CHURN_METRIC_CLOSE_WAIT] >= 1) break;
-        Sleep(20);
+        Sleep(50);
     }
     CT_EQ_LL(during.value[CHURN_METRIC_CLOSE_WAIT] - before.value[CHURN_METRIC_CLOSE_WAIT], 1);
     CT_GE_LL(during.value[CHURN_METRIC_SOCKETS] - before.value[CHURN_METRIC_SOCKETS], 2);
@@ -458,7 +459,7 @@ CT_TEST(snapshot_sockets_and_close_wait) {
     churn_inventory_free(&inv);
     closesocket(c);
     closesocket(l);
-    CT_REQUIRE(churn_snapshot_take(0, &after) == CHURN_OK);
+    CT_REQUIRE(churn_snapshot_take_some(0, CHURN_METRIC_BIT(CHURN_METRIC_CLOSE_WAIT), &after) == CHURN_OK);
     CT_EQ_LL(after.value[CHURN_METRIC_CLOSE_WAIT], before.value[CHURN_METRIC_CLOSE_WAIT]);
     WSACleanup();
 }
