@@ -275,17 +275,21 @@ desc_check-valgrind  := valgrind --leak-check=full --track-fds=yes of: $(or $(VA
 desc_check-tsan      := ThreadSanitizer (clang) of: $(or $(TSAN_PRESENT),(none yet))
 desc_check-fuzz      := libFuzzer JSON fuzz target (fuzz/fuzz_json.c), $(FUZZ_SECONDS) s
 
+# Stops at the first failing stage; KEEP_GOING=1 runs every stage and fails at the end.
+KEEP_GOING ?=
 check-all:
-	@start=$$(date +%s); summary=""; \
+	@start=$$(date +%s); summary=""; failed=""; \
 	for s in $(CHECK_STAGES); do \
 	  printf '\n======== %s ========\n' "$$s"; \
 	  t0=$$(date +%s); \
-	  if ! $(MAKE) --no-print-directory stage-banner-$$s $$s; then \
-	    printf '\n======== %s FAILED after %ss ========\n' "$$s" "$$(( $$(date +%s) - t0 ))"; \
-	    printf '%b' "$$summary"; exit 1; fi; \
-	  dt=$$(( $$(date +%s) - t0 )); summary="$$summary  $$(printf '%-18s ok %4ss' $$s $$dt)\n"; \
-	  printf -- '-------- %s ok (%ss)\n' "$$s" "$$dt"; \
+	  $(MAKE) --no-print-directory -s stage-banner-$$s; \
+	  if $(MAKE) --no-print-directory $$s; then st=ok; else st=FAILED; failed="$$failed $$s"; fi; \
+	  dt=$$(( $$(date +%s) - t0 )); summary="$$summary  $$(printf '%-18s %-6s %4ss' $$s $$st $$dt)\n"; \
+	  if [ $$st = ok ]; then printf -- '-------- %s ok (%ss)\n' "$$s" "$$dt"; \
+	  else printf '\n======== %s FAILED after %ss ========\n' "$$s" "$$dt"; \
+	    if [ -z "$(KEEP_GOING)" ]; then printf '%b' "$$summary"; exit 1; fi; fi; \
 	done; \
+	if [ -n "$$failed" ]; then printf '\ncheck-all: FAILED stages:%s (%ss)\n%b' "$$failed" "$$(( $$(date +%s) - start ))" "$$summary"; exit 1; fi; \
 	printf '\ncheck-all: every stage passed in %ss\n%b' "$$(( $$(date +%s) - start ))" "$$summary"
 
 stage-banner-%:
