@@ -4463,7 +4463,8 @@ CHURN__API void churn_summary_fprint(const churn_result *r, FILE *f) {
             snprintf(dl, sizeof dl, "%+.1fM", (double)(dv - bv) / (double)CHURN__MIB);
         else
             snprintf(dl, sizeof dl, "%+lld", dv - bv);
-        if (r->verdict.unchecked & CHURN_METRIC_BIT(m)) status = "unchecked";
+        if (r->verdict.unchecked & CHURN_METRIC_BIT(m))
+            status = r->verdict.checked & CHURN_METRIC_BIT(m) ? "ok (partly unchecked)" : "unchecked";
         else if (!(r->verdict.checked & CHURN_METRIC_BIT(m))) status = "-";
         for (i = 0; i < r->verdict.violation_count; i++)
             if ((int)r->verdict.violations[i].metric == m) status = "FAIL";
@@ -4487,7 +4488,7 @@ CHURN__API void churn_summary_fprint(const churn_result *r, FILE *f) {
     if (r->restart_ok >= 0) fprintf(f, "restart: %s\n", r->restart_ok ? "ok" : "FAILED");
     if (r->leaked.handle_count || r->leaked.thread_count) churn__inventory_fprint_parts(&r->leaked, f, 20, 0);
     if (r->verdict.unchecked) {
-        fprintf(f, "unchecked (unknown here):");
+        fprintf(f, "unchecked (a limit was set, the value was unknown in that phase):");
         for (m = 0; m < CHURN_METRIC_COUNT; m++)
             if (r->verdict.unchecked & CHURN_METRIC_BIT(m)) fprintf(f, " %s", churn__metric_names[m]);
         fprintf(f, "\n");
