@@ -287,6 +287,13 @@ RECENT CHANGES
 #define CHURN_VERSION_PATCH 0
 #define CHURN_VERSION_STRING "0.1.0"
 
+#ifndef CHURN_SERIES_MAX
+#define CHURN_SERIES_MAX 256        /* default bound of the in-run time series */
+#endif
+#ifndef CHURN_MAX_CONCURRENCY
+#define CHURN_MAX_CONCURRENCY 4096  /* largest accepted churn_config.concurrency */
+#endif
+
 #ifndef CHURN_DEF
 #ifdef CHURN_STATIC
 #define CHURN_DEF static
@@ -591,6 +598,8 @@ struct churn_result {
     int       cfg_concurrency, cfg_sample_every, cfg_timeout_ms, cfg_idle_ms, cfg_drain_timeout_ms;
     unsigned  cfg_profiles, cfg_sample_metrics;
     char      os[64];             /* OS name and release the run measured on ("" when unknown) */
+    long long fd_deferrals;       /* cycle starts postponed for want of a free fd (EMFILE/ENFILE)
+                                     until one of churn's own sockets closed */
 };
 
 #ifndef CHURN_NO_NET
@@ -740,12 +749,6 @@ extern int clock_gettime(clockid_t clock_id, struct timespec *tp);
 #endif
 #define CHURN__PRIV CHURN__UNUSED static
 
-#ifndef CHURN_SERIES_MAX
-#define CHURN_SERIES_MAX 256
-#endif
-#ifndef CHURN_MAX_CONCURRENCY
-#define CHURN_MAX_CONCURRENCY 4096
-#endif
 
 #if defined(CHURN__WINDOWS)
 #define CHURN__HANDLE_WORD "handle"
@@ -1014,16 +1017,22 @@ CHURN__PRIV double churn__os_wall(void) {
 }
 
 CHURN__PRIV void churn__os_sleep_ms(int ms) {
-    /* EINTR just ends the nap early; callers loop on their own deadlines */
+    /* the whole nap, whatever signals arrive (handlers without SA_RESTART interrupt it) */
+    double until = churn__os_now() + ms / 1000.0;
+    for (;;) {
+        int left = (int)((until - churn__os_now()) * 1000.0 + 0.999);
+        if (left <= 0) return;
 #if defined(CHURN__LINUX)
-    if (ms > 0) poll(NULL, 0, ms); /* no timespec plumbing (see the clock note in >>common) */
+        poll(NULL, 0, left); /* no timespec plumbing (see the clock note in >>common) */
 #else
-    struct timespec ts; /* poll() without fds is not a documented sleep on macOS */
-    if (ms <= 0) return;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    nanosleep(&ts, NULL);
+        {
+            struct timespec ts; /* poll() without fds is not a documented sleep on macOS */
+            ts.tv_sec = left / 1000;
+            ts.tv_nsec = (long)(left % 1000) * 1000000L;
+            nanosleep(&ts, NULL);
+        }
 #endif
+    }
 }
 
 CHURN__PRIV int churn__errno_to_code(int e) {
@@ -3020,6 +3029,7 @@ CHURN__API size_t churn_json_escape(const char *str, size_t n, char *out, size_t
     size_t i = 0, len = 0;
     char unit[8];
     if (!s) n = 0;
+    if (!out) cap = 0; /* length-only query */
     while (i < n) {
         size_t k = churn__escape_unit(s, n, &i, unit), t;
         for (t = 0; t < k; t++, len++)
@@ -3107,6 +3117,7 @@ CHURN__API int churn_json_finish(churn_json *j) {
 
 #ifndef CHURN_NO_STDIO
 CHURN__API int churn_json_write_file(void *file, const void *bytes, size_t length) {
+    if (!file || (!bytes && length)) return -1;
     return fwrite(bytes, 1, length, (FILE *)file) == length ? 0 : -1;
 }
 #endif
@@ -3197,6 +3208,7 @@ CHURN__PRIV churn__sock churn__sock_open(int family) {
 #define CHURN__E_RESET(e) ((e) == ECONNRESET || (e) == EPIPE || (e) == ECONNABORTED)
 #define CHURN__E_TIMEDOUT(e) ((e) == ETIMEDOUT)
 #define CHURN__E_INTR(e) ((e) == EINTR)
+#define CHURN__E_NOFD(e) ((e) == EMFILE || (e) == ENFILE || (e) == ENOBUFS)
 #if defined(POLLRDHUP)
 #define CHURN__POLL_PEER_CLOSED POLLRDHUP /* the peer's FIN, seen without reading */
 #else
@@ -3678,7 +3690,9 @@ CHURN__PRIV void churn__on_readable(churn__engine *e, churn__slot *s, short rev)
     }
 }
 
-CHURN__PRIV void churn__start(churn__engine *e, churn__slot *s, int profile, double now) {
+/* Starts one cycle in slot s. Returns 1 when it could not start for want of fds and should
+   be retried once a cycle in flight has ended (nothing was counted), else 0. */
+CHURN__PRIV int churn__start(churn__engine *e, churn__slot *s, int profile, double now) {
     int rc;
     memset(s, 0, sizeof(*s));
     s->fd = CHURN__BAD_SOCK;
@@ -3686,14 +3700,25 @@ CHURN__PRIV void churn__start(churn__engine *e, churn__slot *s, int profile, dou
     s->state = CHURN__S_CONNECTING;
     s->deadline = now + e->timeout_ms / 1000.0;
     s->fd = churn__sock_open(e->target.family);
-    if (s->fd == CHURN__BAD_SOCK) { churn__finish(e, s, CHURN__O_FAILED, 0); return; } /* EMFILE, ENFILE, ... */
+    if (s->fd == CHURN__BAD_SOCK) {
+        /* out of fds while our own sockets are open: wait for one of them to finish rather
+           than burn the remaining cycles as failures in a tight loop */
+        if (e->open_socks > 0 && CHURN__E_NOFD(churn__sock_err())) {
+            s->state = CHURN__S_FREE;
+            if (e->measured) e->res->fd_deferrals++;
+            return 1;
+        }
+        churn__finish(e, s, CHURN__O_FAILED, 0);
+        return 0;
+    }
     e->open_socks++;
     do rc = connect(s->fd, (const struct sockaddr *)&e->target.addr, (socklen_t)e->target.addr_len);
     while (rc != 0 && CHURN__E_INTR(churn__sock_err()));
-    if (rc == 0) { churn__connected(e, s, now); if (s->state == CHURN__S_SENDING) churn__try_send(e, s); return; }
+    if (rc == 0) { churn__connected(e, s, now); if (s->state == CHURN__S_SENDING) churn__try_send(e, s); return 0; }
     rc = churn__sock_err();
-    if (CHURN__E_INPROGRESS(rc) || rc == EAGAIN) return;
+    if (CHURN__E_INPROGRESS(rc) || rc == EAGAIN) return 0;
     churn__finish(e, s, churn__outcome_of_error(rc), 0);
+    return 0;
 }
 
 CHURN__PRIV void churn__on_writable_connecting(churn__engine *e, churn__slot *s, double now) {
@@ -3791,12 +3816,13 @@ CHURN__PRIV int churn__engine_run(churn__engine *e, long long count, int concurr
         double now = churn__os_now(), wake = now + 3600.0;
         int n = 0, ready, timeout_ms;
         /* fill free slots; scripts that finish inside churn__start free their slot again */
-        for (i = 0; i < concurrency; i++) {
+        int starved = 0;
+        for (i = 0; i < concurrency && !starved; i++) {
             while (slots[i].state == CHURN__S_FREE && next < count && !e->stop) {
                 int profile = e->profile_list[next % e->profile_count];
                 slots[i].measured = e->measured;
+                if (churn__start(e, &slots[i], profile, now)) { starved = 1; break; } /* retried later */
                 next++;
-                churn__start(e, &slots[i], profile, now);
                 if (slots[i].state == CHURN__S_FREE) { churn__after_cycle(e); now = churn__os_now(); }
             }
         }
@@ -3868,7 +3894,10 @@ CHURN__PRIV int churn__custom_run(churn__engine *e, long long count) {
 }
 
 /* One connection attempt with the engine's own bounds: the pre-flight probe (RESET)
-   and the restart check (REQUEST). Outcomes go to the scratch counters. */
+   and the restart check. Outcomes go to the scratch counters. Returns CHURN_OK (script
+   completed), CHURN__SINGLE_CUT (connected, then cut short), CHURN_E_IO (local failure)
+   or CHURN_E_CONNECT (refused, timed out). */
+#define CHURN__SINGLE_CUT 1
 CHURN__PRIV int churn__single(churn__engine *e, int profile) {
     churn_outcomes before = e->scratch;
     int saved_list[CHURN_PROFILE_COUNT], saved_count = e->profile_count, saved_measured = e->measured, rc;
@@ -3882,7 +3911,8 @@ CHURN__PRIV int churn__single(churn__engine *e, int profile) {
     e->measured = saved_measured;
     if (rc != CHURN_OK) return rc;
     if (e->scratch.completed > before.completed) return CHURN_OK;
-    if (e->scratch.connected > before.connected) return CHURN_E_IO; /* reachable, script cut short */
+    if (e->scratch.connected > before.connected) return CHURN__SINGLE_CUT; /* reachable, script cut short */
+    if (e->scratch.failed > before.failed) return CHURN_E_IO;            /* local: no fd, no port */
     return CHURN_E_CONNECT;
 }
 
@@ -3909,6 +3939,8 @@ CHURN__PRIV void churn__verdict_run_reasons(const churn_config *cfg, churn_resul
     if (r->canceled) why = "canceled by the progress callback";
     else if (r->watch_exited) why = "the watched process exited during the run";
     else if (!cfg->cycle && r->outcomes.attempted > 0 && r->outcomes.connected == 0) why = "no cycle connected";
+    else if (!cfg->cycle && r->outcomes.failed * 2 > r->outcomes.attempted)
+        why = "most cycles failed locally (out of fds or ports): the server was barely exercised";
     else if (r->cycles_done == 0) why = "no cycle ran";
     if (!why) return;
     v->status = CHURN_INCONCLUSIVE;
@@ -3996,11 +4028,10 @@ CHURN__API int churn_run(const churn_config *cfg, churn_result *out) {
             /* a few tries: one SYN lost to a full backlog must not fail the whole gate */
             for (tries = 0; tries < 3; tries++) {
                 probe_rc = churn__single(&e, CHURN_PROFILE_RESET);
-                if (probe_rc == CHURN_OK || probe_rc == CHURN_E_IO || probe_rc == CHURN_E_NOMEM) break;
+                if (probe_rc != CHURN_E_CONNECT) break;
                 churn__os_sleep_ms(50);
             }
-            if (probe_rc == CHURN_E_NOMEM) rc = probe_rc;
-            else if (probe_rc != CHURN_OK && probe_rc != CHURN_E_IO) rc = CHURN_E_CONNECT;
+            if (probe_rc != CHURN_OK && probe_rc != CHURN__SINGLE_CUT) rc = probe_rc; /* E_IO: no fd/port here */
         }
         if (rc != CHURN_OK) { churn__engine_free(&e); out->run_rc = rc; return rc; }
     }
@@ -4486,6 +4517,8 @@ CHURN__API void churn_summary_fprint(const churn_result *r, FILE *f) {
     fprintf(f, "drain: %s after %d snapshot%s, %.2f s\n", r->drain.settled ? "settled" : "did not settle",
             r->drain.attempts, r->drain.attempts == 1 ? "" : "s", r->drain.settle_s);
     if (r->restart_ok >= 0) fprintf(f, "restart: %s\n", r->restart_ok ? "ok" : "FAILED");
+    if (r->fd_deferrals > 0)
+        fprintf(f, "note: %lld cycle starts waited for a free fd (RLIMIT_NOFILE below concurrency)\n", r->fd_deferrals);
     if (r->leaked.handle_count || r->leaked.thread_count) churn__inventory_fprint_parts(&r->leaked, f, 20, 0);
     if (r->verdict.unchecked) {
         fprintf(f, "unchecked (a limit was set, the value was unknown in that phase):");

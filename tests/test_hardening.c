@@ -942,7 +942,10 @@ CT_TEST(fault_nofile_below_concurrency) {
                 FAILF("%s: attempted %lld, cycles_done %lld, want 128", what, o.o.attempted, o.cycles_done);
             if (o.o.attempted != outcome_sum(&o.o))
                 FAILF("%s: attempted %lld != sum of classes %lld", what, o.o.attempted, outcome_sum(&o.o));
-            if (o.o.failed < 1) FAILF("%s: no cycle counted failed although 64 sockets cannot all open", what);
+            /* a cycle that finds no free fd waits for one of churn's own sockets to close
+               (fewer in flight, no failure); only with none of its own open is it failed */
+            if (o.o.failed * 2 > o.o.attempted && o.status == CHURN_PASS)
+                FAILF("%s: most cycles failed locally yet the verdict passed", what);
         } else if (o.rc == CHURN_E_INVAL || o.rc == CHURN_E_CANCELED || o.rc == CHURN_E_REMOTE) {
             FAILF("%s: churn_run returned %s for a valid config", what, churn_strerror(o.rc));
         }

@@ -1635,7 +1635,9 @@ CT_TEST(outcome_failed_on_emfile) {
     CT_EQ_LL(rc, CHURN_OK);
     CHECK_OUTCOMES(&res);
     CT_EQ_LL(res.outcomes.attempted, 64);
-    CT_GE_LL(res.outcomes.failed, 1);
+    /* out of fds: cycles wait for churn's own sockets to close (deferred) or, with none
+       of its own open, count as failed; either way the shortage is on record */
+    CT_GE_LL(res.fd_deferrals + res.outcomes.failed, 1);
     CT_EQ_LL(res.outcomes.completed + res.outcomes.failed, 64);
     print_outcomes("EMFILE", &res.outcomes);
     churn_result_free(&res);
