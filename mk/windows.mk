@@ -25,7 +25,7 @@ WIN_SRCS    := $(wildcard wip/windows/*.inc) wip/windows/assemble.sh
 WINE_ENV    := WINEPREFIX=$(WIN_PREFIX) WINEDEBUG=-all WINEDLLOVERRIDES="winedbg.exe=d;mscoree=d;mshtml=d" DISPLAY=
 WIN_TIMEOUT ?= 180
 
-.PHONY: test-windows win-compile win-tests
+.PHONY: test-windows win-compile win-tests win-shim-check
 $(WIN_BUILD):
 	@mkdir -p $@
 
@@ -55,12 +55,22 @@ $(WIN_BUILD)/test_windows.exe: tests/windows/test_windows.c tests/churn_test.h $
 	@$(WIN_CC) -std=c99 -O1 -g $(WIN_WARN) $(WIN_INC) $< $(WIN_BUILD)/churn_impl_win.o -o $@ $(WIN_LIBS)
 	@echo "  build  $@"
 
+# Every name the POSIX socket shim defines (churn__*/CHURN__* functions, types, macros)
+# must be defined by wip/windows/socket_shim.inc too: catches a new shim name early.
+win-shim-check:
+	@names=$$(awk '/^\/\* ---- socket shim/{on=1} /CHURN-WINDOWS-SOCKET-SHIM/{on=0} on' churn.h | \
+	   grep -oE '^(typedef [^;]* (churn__[a-z_]+);|#define (CHURN__[A-Z_]+)|CHURN__PRIV [a-z_ *]+(churn__[a-z_]+)\()' | \
+	   grep -oE '(churn__|CHURN__)[A-Za-z_]+' | grep -v '^CHURN__PRIV$$' | sort -u); \
+	 missing=""; for n in $$names; do grep -q "$$n" wip/windows/socket_shim.inc || missing="$$missing $$n"; done; \
+	 if [ -n "$$missing" ]; then echo "  FAIL   socket_shim.inc lacks:$$missing"; exit 1; fi; \
+	 echo "  ok     socket shim: $$(echo $$names | wc -w) names, all defined for Windows"
+
 win-compile: $(WIN_EXES)
 win-tests: $(WIN_BUILD)/test_windows.exe
 
 # Runs every exe under one wine server: started detached first, killed at the end (a piped
 # run with a live server can hang); output comes with CRLF.
-test-windows: win-compile win-tests
+test-windows: win-shim-check win-compile win-tests
 	@command -v $(WINE) >/dev/null || { echo "error: $(WINE) not found (apt-get install wine wine64)" >&2; exit 1; }
 	@mkdir -p $(WIN_PREFIX)
 	@$(WINE_ENV) $(WINE) cmd /c exit </dev/null >/dev/null 2>&1 || true

@@ -145,15 +145,18 @@ CT_TEST(snapshot_and_inventory_threads) {
 
 CT_TEST(inventory_kinds) {
     churn_inventory before, after, added;
-    HANDLE ev, file, rd, wr;
+    HANDLE ev, file, rd, wr, dirh;
     char dir[MAX_PATH], path[MAX_PATH + 64];
-    int k, saw_event = 0, saw_file = 0, saw_pipe = 0;
+    int k, saw_event = 0, saw_file = 0, saw_pipe = 0, saw_dir = 0;
     GetTempPathA(sizeof dir, dir);
     snprintf(path, sizeof path, "%schurn-win-kinds-%lu.tmp", dir, (unsigned long)GetCurrentProcessId());
     CT_REQUIRE(churn_inventory_take(0, &before) == CHURN_OK);
     ev = CreateEventW(NULL, FALSE, FALSE, L"churn-test-event");
     file = CreateFileA(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_FLAG_DELETE_ON_CLOSE, NULL);
     CT_REQUIRE(CreatePipe(&rd, &wr, NULL, 0));
+    dirh = CreateFileA(dir, FILE_LIST_DIRECTORY, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                       OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    CT_REQUIRE(dirh != INVALID_HANDLE_VALUE);
     CT_REQUIRE(churn_inventory_take(0, &after) == CHURN_OK);
     CT_REQUIRE(churn_inventory_diff(&before, &after, &added) == CHURN_OK);
     for (k = 0; k < added.handle_count; k++) {
@@ -166,6 +169,9 @@ CT_TEST(inventory_kinds) {
             CT_EQ_STR(h->kind, "file");
             CT_CHECK(strstr(h->detail, "churn-win-kinds") != NULL);
             saw_file = 1;
+        } else if (h->id == (long long)(size_t)dirh) {
+            CT_EQ_STR(h->kind, "dir");
+            saw_dir = 1;
         } else if (h->id == (long long)(size_t)rd || h->id == (long long)(size_t)wr) {
             CT_EQ_STR(h->kind, "pipe");
             saw_pipe++;
@@ -174,7 +180,8 @@ CT_TEST(inventory_kinds) {
     CT_CHECK(saw_event);
     CT_CHECK(saw_file);
     CT_EQ_LL(saw_pipe, 2);
-    if (!saw_event || !saw_file || saw_pipe != 2) churn_inventory_fprint(&added, stdout, 40);
+    CT_CHECK(saw_dir);
+    if (!saw_event || !saw_file || saw_pipe != 2 || !saw_dir) churn_inventory_fprint(&added, stdout, 40);
     churn_inventory_free(&added);
     churn_inventory_free(&after);
     churn_inventory_free(&before);
@@ -182,6 +189,7 @@ CT_TEST(inventory_kinds) {
     CloseHandle(file);
     CloseHandle(rd);
     CloseHandle(wr);
+    CloseHandle(dirh);
 }
 
 CT_TEST(errors) {
@@ -211,6 +219,19 @@ CT_TEST(snapshot_other_process) {
     CT_GE_LL(s.value[CHURN_METRIC_HANDLES], 1);
     CT_REQUIRE(churn_snapshot_take(0, &me) == CHURN_OK);
     CT_EQ_LL(me.value[CHURN_METRIC_CHILDREN], 1);
+    {
+        /* another process's inventory: its threads and typed handles */
+        churn_inventory inv;
+        int k, typed = 0;
+        CT_CHECK(churn_inventory_take((long)pi.dwProcessId, &inv) == CHURN_OK);
+        CT_GE_LL(inv.thread_count, 1);
+        CT_GE_LL(inv.handle_count, 1);
+        for (k = 0; k < inv.handle_count; k++) if (strcmp(inv.handles[k].kind, "other") != 0) typed++;
+        CT_GE_LL(typed, 1);
+        printf("    child pid %lu: %d handles (%d typed), %d threads, sockets %lld\n", (unsigned long)pi.dwProcessId,
+               inv.handle_count, typed, inv.thread_count, s.value[CHURN_METRIC_SOCKETS]);
+        churn_inventory_free(&inv);
+    }
     TerminateProcess(pi.hProcess, 3);
     WaitForSingleObject(pi.hProcess, 5000);
     CT_EQ_LL(churn_snapshot_take((long)pi.dwProcessId, &s), CHURN_E_NOPROC);
@@ -325,6 +346,10 @@ CT_TEST(churn_run_winsock) {
     CT_CHECK(res.baseline.value[CHURN_METRIC_SOCKETS] >= 1); /* the listener */
     CT_CHECK(res.series_count >= 2);
     CT_CHECK(strncmp(res.os, "Windows", 7) == 0);
+    printf("    %s: %lld cycles in %.2f s, connected %lld completed %lld refused %lld timed_out %lld "
+           "reset_by_peer %lld closed_by_peer %lld failed %lld\n", res.os, res.cycles_done, res.elapsed_s,
+           res.outcomes.connected, res.outcomes.completed, res.outcomes.refused, res.outcomes.timed_out,
+           res.outcomes.reset_by_peer, res.outcomes.closed_by_peer, res.outcomes.failed);
     if (res.verdict.status != CHURN_PASS) churn_summary_fprint(&res, stdout);
     CT_CHECK(res.verdict.status == CHURN_PASS);
 
@@ -464,20 +489,23 @@ CT_TEST(snapshot_sockets_and_close_wait) {
     WSACleanup();
 }
 
+/* CT_RUN plus the test's wall time (the wine run must stay short) */
+#define RUN(fn) do { DWORD t0_ = GetTickCount(); CT_RUN(fn); printf("    (%lu ms)\n", (unsigned long)(GetTickCount() - t0_)); } while (0)
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
-    printf("churn.h Windows tests (%s)\n", under_wine() ? "wine" : "windows");
-    CT_RUN(snapshot_self_basics);
-    CT_RUN(snapshot_gui_unknown_not_zero);
-    CT_RUN(snapshot_is_stable);
-    CT_RUN(snapshot_handles_rise_and_fall);
-    CT_RUN(snapshot_and_inventory_threads);
-    CT_RUN(inventory_kinds);
-    CT_RUN(errors);
-    CT_RUN(snapshot_other_process);
-    CT_RUN(snapshot_sockets_and_close_wait);
-    CT_RUN(churn_run_winsock);
-    CT_RUN(churn_run_refused);
-    CT_RUN(describe_and_write_atomic_utf8);
+    printf("churn.h Windows tests (%s), platform %s\n", under_wine() ? "wine" : "windows", churn_platform_name());
+    RUN(snapshot_self_basics);
+    RUN(snapshot_gui_unknown_not_zero);
+    RUN(snapshot_is_stable);
+    RUN(snapshot_handles_rise_and_fall);
+    RUN(snapshot_and_inventory_threads);
+    RUN(inventory_kinds);
+    RUN(errors);
+    RUN(snapshot_other_process);
+    RUN(snapshot_sockets_and_close_wait);
+    RUN(churn_run_winsock);
+    RUN(churn_run_refused);
+    RUN(describe_and_write_atomic_utf8);
     return ct_finish();
 }
