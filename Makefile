@@ -482,9 +482,16 @@ check-fuzz:
 	  test "$${PIPESTATUS[0]}" -eq 0; \
 	  echo "  ok     fuzzing found nothing in $(FUZZ_SECONDS) s"; fi
 
-# ---- placeholders other work fills in -------------------------------------------------------
+# ---- platform ports: mk/*.mk (mk/windows.mk: test-windows, mk/macos.mk: check-macos) ------
+# Each port's rules live in its own fragment; a target without its fragment is a placeholder.
+-include $(sort $(wildcard mk/*.mk))
+
+ifeq ($(wildcard mk/windows.mk),)
 test-windows:
 	@echo "make test-windows: not yet implemented"; exit 1
+endif
 
+ifeq ($(wildcard mk/macos.mk),)
 check-macos:
 	@echo "make check-macos: not yet implemented"; exit 1
+endif
