@@ -390,6 +390,39 @@ CT_TEST(churn_run_winsock) {
     server_stop(&sv);
 }
 
+CT_TEST(churn_run_all_profiles) {
+    /* every profile once per rotation, two in flight: all outcomes counted, none failed */
+    server sv;
+    churn_config cfg;
+    churn_result res;
+    int p;
+    CT_REQUIRE(server_start(&sv) == 0);
+    churn_config_init(&cfg, CHURN_BUDGET_SMOKE);
+    cfg.port = sv.port;
+    cfg.cycles = 100;
+    cfg.concurrency = 2;
+    cfg.idle_ms = 10;
+    cfg.timeout_ms = 2000;
+    cfg.profiles = CHURN_PROFILES_ALL;
+    cfg.no_inventory = 1;
+    CT_EQ_LL(churn_run(&cfg, &res), CHURN_OK);
+    CT_EQ_LL(res.outcomes.attempted, 100);
+    CT_EQ_LL(res.outcomes.attempted, class_sum(&res.outcomes));
+    CT_EQ_LL(res.outcomes.failed, 0);
+    for (p = 0; p < CHURN_PROFILE_COUNT; p++) {
+        CT_EQ_LL(res.by_profile[p].attempted, 10);
+        CT_EQ_LL(res.by_profile[p].attempted, class_sum(&res.by_profile[p]));
+        CT_GE_LL(res.by_profile[p].connected, 1);
+    }
+    CT_GE_LL(res.by_profile[CHURN_PROFILE_REQUEST].completed, 1);
+    CT_GE_LL(res.by_profile[CHURN_PROFILE_IDLE].completed, 1);
+    printf("    all profiles: completed %lld refused %lld timed_out %lld reset_by_peer %lld closed_by_peer %lld failed %lld\n",
+           res.outcomes.completed, res.outcomes.refused, res.outcomes.timed_out, res.outcomes.reset_by_peer,
+           res.outcomes.closed_by_peer, res.outcomes.failed);
+    churn_result_free(&res);
+    server_stop(&sv);
+}
+
 CT_TEST(churn_run_refused) {
     /* nothing listens: CHURN_E_CONNECT before any cycle */
     churn_config cfg;
@@ -505,6 +538,7 @@ int main(void) {
     RUN(snapshot_other_process);
     RUN(snapshot_sockets_and_close_wait);
     RUN(churn_run_winsock);
+    RUN(churn_run_all_profiles);
     RUN(churn_run_refused);
     RUN(describe_and_write_atomic_utf8);
     return ct_finish();
