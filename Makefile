@@ -208,6 +208,15 @@ $(eval $(call MATRIX,no-net-clang,$(CLANG) -std=c11 -DCHURN_NO_NET,$(TC)/impl.c)
 $(eval $(call MATRIX,no-stdio-no-net-gxx,$(GXX) -std=c++11 -DCHURN_NO_STDIO -DCHURN_NO_NET,$(TC)/impl.cpp))
 $(eval $(call MATRIX,alloc-gcc,$(GCC) -std=c99,$(TC)/alloc.c))
 
+# Linked with no extra library at all (no -lm, no -pthread): what a user's plain `cc x.c` does.
+$(CB)/no-libs: $(TC)/impl.c $(MATRIX_DEPS) | $(CB)
+	@echo "  build  no-libs: $(GCC) -std=c99 $(TC)/impl.c (no -lm, no -pthread)"
+	@$(GCC) -std=c99 $(WARN) $(TC)/impl.c -o $@
+$(CB)/no-libs.ok: $(CB)/no-libs
+	@./$< && touch $@ || { s=$$?; echo "  FAIL   no-libs: exited with status $$s"; exit 1; }
+	@echo "  ran    no-libs"
+MATRIX_OKS += $(CB)/no-libs.ok
+
 # Several language standards in one binary: C99 (implementation), C11 and C++11 parts.
 $(CB)/multistd: $(TC)/std_c99.c $(TC)/std_c11.c $(TC)/std_cpp11.cpp $(MATRIX_DEPS) | $(CB)
 	@echo "  build  multistd: gcc -std=c99 + gcc -std=c11 + g++ -std=c++11, linked with g++"
