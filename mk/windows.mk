@@ -2,8 +2,8 @@
 #
 #   make test-windows   assemble build/win/churn.h (churn.h + wip/windows/*.inc, see
 #                       wip/windows/assemble.sh), build the Windows compile matrix (C99, C11,
-#                       CHURN_NO_NET, CHURN_NO_STDIO, CHURN_STATIC, C++11 with <windows.h>
-#                       first), build tests/windows/test_windows.exe and run everything under
+#                       CHURN_NO_NET, CHURN_NO_STDIO, CHURN_STATIC, C99 and C++11 with
+#                       <windows.h> included first), build tests/windows/test_windows.exe and run everything under
 #                       wine, headless; the test exit codes gate.
 #
 # Debian: apt-get install gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
@@ -47,6 +47,7 @@ $(eval $(call WIN_MATRIX,c11-O2,$(WIN_CC) -std=c11 -O2,tests/windows/compile_c.c
 $(eval $(call WIN_MATRIX,c99-no-net,$(WIN_CC) -std=c99 -O2 -DCHURN_NO_NET,tests/windows/compile_c.c))
 $(eval $(call WIN_MATRIX,c99-no-stdio,$(WIN_CC) -std=c99 -DCHURN_NO_STDIO,tests/windows/compile_c.c))
 $(eval $(call WIN_MATRIX,c99-static,$(WIN_CC) -std=c99 -O2 -DCHURN_STATIC,tests/windows/compile_c.c))
+$(eval $(call WIN_MATRIX,c99-windows-h-first,$(WIN_CC) -std=c99 -include windows.h -include stdio.h,tests/windows/compile_c.c))
 $(eval $(call WIN_MATRIX,cxx11,$(WIN_CXX) -std=c++11 -O2,tests/windows/compile_cxx.cpp))
 
 $(WIN_BUILD)/churn_impl_win.o: tests/windows/churn_impl_win.c $(WIN_HEADER) | $(WIN_BUILD)

@@ -217,6 +217,10 @@ CT_TEST(snapshot_other_process) {
     CT_GE_LL(s.value[CHURN_METRIC_THREADS], 1);
     CT_GE_LL(s.value[CHURN_METRIC_RSS_BYTES], 1);
     CT_GE_LL(s.value[CHURN_METRIC_HANDLES], 1);
+    CT_GE_LL(s.value[CHURN_METRIC_PRIVATE_BYTES], 1);
+    CT_GE_LL(s.value[CHURN_METRIC_VIRTUAL_BYTES], s.value[CHURN_METRIC_RSS_BYTES]);
+    if (under_wine()) CT_EQ_LL(s.value[CHURN_METRIC_SOCKETS], CHURN_UNKNOWN); /* rows without owner pids */
+    CT_EQ_LL(s.value[CHURN_METRIC_ZOMBIES], CHURN_UNKNOWN);
     CT_REQUIRE(churn_snapshot_take(0, &me) == CHURN_OK);
     CT_EQ_LL(me.value[CHURN_METRIC_CHILDREN], 1);
     {
@@ -228,8 +232,11 @@ CT_TEST(snapshot_other_process) {
         CT_GE_LL(inv.handle_count, 1);
         for (k = 0; k < inv.handle_count; k++) if (strcmp(inv.handles[k].kind, "other") != 0) typed++;
         CT_GE_LL(typed, 1);
-        printf("    child pid %lu: %d handles (%d typed), %d threads, sockets %lld\n", (unsigned long)pi.dwProcessId,
-               inv.handle_count, typed, inv.thread_count, s.value[CHURN_METRIC_SOCKETS]);
+        printf("    child pid %lu: %d handles (%d typed), %d threads; snapshot: handles %lld threads %lld rss %lld "
+               "private %lld virtual %lld sockets %lld\n", (unsigned long)pi.dwProcessId, inv.handle_count, typed,
+               inv.thread_count, s.value[CHURN_METRIC_HANDLES], s.value[CHURN_METRIC_THREADS],
+               s.value[CHURN_METRIC_RSS_BYTES], s.value[CHURN_METRIC_PRIVATE_BYTES], s.value[CHURN_METRIC_VIRTUAL_BYTES],
+               s.value[CHURN_METRIC_SOCKETS]);
         churn_inventory_free(&inv);
     }
     TerminateProcess(pi.hProcess, 3);
