@@ -82,8 +82,16 @@ CT_TEST(snapshot_handles_rise_and_fall) {
 }
 
 static HANDLE g_release;
+typedef HRESULT (WINAPI *set_desc_fn)(HANDLE, PCWSTR);
+static set_desc_fn set_thread_description(void) {
+    union { FARPROC f; set_desc_fn p; } u;
+    u.f = GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "SetThreadDescription");
+    return u.p;
+}
 static DWORD WINAPI blocked_thread(LPVOID arg) {
     DWORD *tid = (DWORD *)arg;
+    set_desc_fn set = set_thread_description();
+    if (set) set(GetCurrentThread(), L"churn-w\u00e9rker"); /* non-ASCII: UTF-8 in the inventory */
     *tid = GetCurrentThreadId();
     WaitForSingleObject(g_release, INFINITE);
     return 0;
@@ -119,6 +127,13 @@ CT_TEST(snapshot_and_inventory_threads) {
     }
     CT_EQ_LL(found, N);
     CT_EQ_LL(added.thread_count, N);
+    printf("    thread names: SetThreadDescription %s\n", set_thread_description() ? "present, names checked" : "absent");
+    if (set_thread_description()) {
+        int named = 0;
+        for (k = 0; k < added.thread_count; k++)
+            if (strcmp(added.threads[k].name, "churn-w\xc3\xa9rker") == 0) named++;
+        CT_EQ_LL(named, N);
+    }
     {
         /* our thread handles show up as "thread" handles naming the tid */
         int thread_handles = 0;
