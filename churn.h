@@ -25,14 +25,15 @@ TABLE OF CONTENTS
         RECENT CHANGES
     Declarations (inside CHURN_H_INCLUDED)
     Implementation (under CHURN_IMPLEMENTATION); grep the tags:
-        >>common            platform detection, allocator, clock, errors, names
+        >>common            platform detection, allocator, errors, names, socket table helpers
+        >>posix             what Linux and macOS share: pid, clocks, sleep, fds, atomic replace
         >>snapshot linux    /proc, sock_diag netlink, text-table fallback
         >>snapshot windows  psapi, toolhelp, iphlpapi, NtQuery*
         >>snapshot macos    libproc, Mach
         >>inventory         portable inventory diff and ignore filters
         >>limits            presets, evaluate, growth, drain
-        >>churn loop        profiles, non-blocking connect engine, run
         >>json              streaming JSON writer
+        >>churn loop        profiles, non-blocking connect engine, run
         >>report            JSON report, summary
     License
 
