@@ -29,7 +29,7 @@ CT_TEST(snapshot_self_basics) {
     CT_EQ_LL(s.value[CHURN_METRIC_SOCKETS], 0);
     CT_EQ_LL(s.value[CHURN_METRIC_CLOSE_WAIT], 0);
     CT_EQ_LL(s.value[CHURN_METRIC_CHILDREN], 0);
-    CT_EQ_LL(s.value[CHURN_METRIC_ZOMBIES], CHURN_UNKNOWN);
+    CT_EQ_LL(s.value[CHURN_METRIC_ZOMBIES], 0);
     CT_EQ_LL(s.value[CHURN_METRIC_SEND_QUEUE_BYTES], CHURN_UNKNOWN);
     CT_EQ_STR(churn_platform_name(), "windows");
 }
@@ -235,7 +235,7 @@ CT_TEST(snapshot_other_process) {
     CT_GE_LL(s.value[CHURN_METRIC_PRIVATE_BYTES], 1);
     CT_GE_LL(s.value[CHURN_METRIC_VIRTUAL_BYTES], s.value[CHURN_METRIC_RSS_BYTES]);
     if (under_wine()) CT_EQ_LL(s.value[CHURN_METRIC_SOCKETS], CHURN_UNKNOWN); /* rows without owner pids */
-    CT_EQ_LL(s.value[CHURN_METRIC_ZOMBIES], CHURN_UNKNOWN);
+    CT_EQ_LL(s.value[CHURN_METRIC_ZOMBIES], 0);
     CT_REQUIRE(churn_snapshot_take(0, &me) == CHURN_OK);
     CT_EQ_LL(me.value[CHURN_METRIC_CHILDREN], 1);
     {
@@ -254,13 +254,19 @@ CT_TEST(snapshot_other_process) {
                s.value[CHURN_METRIC_SOCKETS]);
         churn_inventory_free(&inv);
     }
+    CT_EQ_LL(me.value[CHURN_METRIC_ZOMBIES], 0);
     TerminateProcess(pi.hProcess, 3);
     WaitForSingleObject(pi.hProcess, 5000);
     CT_EQ_LL(churn_snapshot_take((long)pi.dwProcessId, &s), CHURN_E_NOPROC);
+    /* exited, but we still hold its handles: Windows' zombie (not a live child) */
+    CT_REQUIRE(churn_snapshot_take(0, &me) == CHURN_OK);
+    CT_EQ_LL(me.value[CHURN_METRIC_CHILDREN], 0);
+    CT_EQ_LL(me.value[CHURN_METRIC_ZOMBIES], 1);
     CloseHandle(pi.hThread);
     CloseHandle(pi.hProcess);
     CT_REQUIRE(churn_snapshot_take(0, &me) == CHURN_OK);
     CT_EQ_LL(me.value[CHURN_METRIC_CHILDREN], 0);
+    CT_EQ_LL(me.value[CHURN_METRIC_ZOMBIES], 0);
 }
 
 /* ---- churn loop against a loopback server thread ---------------------------------------- */
