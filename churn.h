@@ -255,19 +255,31 @@ GUARANTEES
 
 PLATFORM NOTES
 ==============
-    metric            Linux (run)                    Windows (wine run)            macOS (build only)
-    handles           /proc/P/fd                     GetProcessHandleCount*        PROC_PIDLISTFDS
-    threads           /proc/P/task, status           Toolhelp32 threads            PROC_PIDTASKINFO
-    rss_bytes         statm / VmRSS                  WorkingSetSize                pti_resident_size
-    private_bytes     RssAnon + VmSwap               PrivateUsage (PagefileUsage)  phys_footprint
-    virtual_bytes     VmSize                         PrivateUsage+... (see code)   pti_virtual_size
-    sockets           socket fds                     TCP table rows of the pid     socket fds
-    close_wait        sock_diag (text fallback)      GetExtendedTcpTable           PROC_PIDFDSOCKETINFO
-    send_queue_bytes  sock_diag wqueue               unknown                       soi_snd.sbi_cc
-    children          /proc scan by ppid             Toolhelp32 parent pid         proc_listpids(PPID_ONLY)
-    zombies           state Z children               unknown                       SZOMB children
-    gdi/user objects  unknown                        GetGuiResources (build only)  unknown
-    (* falls back to counting the pid's rows of SystemExtendedHandleInformation)
+Linux is verified by running (make test, make check-all); Windows by running under wine 8
+(make test-windows: mingw-w64 build; wine lacks some sources, marked); macOS only by
+building for x86_64 and arm64 (make check-macos: zig cc with the macOS SDK headers).
+    metric            Linux (run)                   Windows (wine run)                    macOS (build only)
+    handles           /proc/P/fd st_size, getdents  GetProcessHandleCount, else the pid's   PROC_PIDLISTFDS
+                                                    SystemExtendedHandleInformation rows
+    threads           /proc/P/task link count       Toolhelp32 threads of the pid           PROC_PIDTASKINFO
+    rss_bytes         statm resident                VM counters WorkingSetSize              pti_resident_size
+    private_bytes     RssAnon (+VmSwap with swap)   PrivateUsage (PagefileUsage if 0)       phys_footprint
+    virtual_bytes     statm size                    VM counters VirtualSize                 pti_virtual_size
+    sockets           socket fds                    own: Winsock-probed handles; other      socket fds
+                                                    pid: its TCP table rows (TCP only)
+    close_wait        sock_diag, text fallback      GetExtendedTcpTable CLOSE_WAIT rows     PROC_PIDFDSOCKETINFO
+    send_queue_bytes  sock_diag wqueue              unknown (no documented source)          soi_snd.sbi_cc
+    children          children lists / /proc ppid   Toolhelp32 parent pid                   proc_listpids(PPID_ONLY)
+    zombies           children in state Z           exited children whose process handles   children in SZOMB
+                                                    the pid still holds (CreateProcess
+                                                    without closing hProcess)
+    gdi/user objects  unknown                       GetGuiResources (build only: wine       unknown
+                                                    lacks it, so unknown there)
+Windows: link ws2_32 (MSVC: a #pragma does it); ntdll, iphlpapi, psapi and user32 are loaded
+at run time; Windows 7 or later. Another process's sockets/close_wait are unknown where the
+TCP table cannot attribute rows to pids (wine). Name and socket queries on handles run on a
+helper thread with a deadline (pipe handles can block NtQueryObject forever); a stuck one
+is left behind. Details: docs/windows-platform-notes.md, docs/macos-platform-notes.md.
 
 RECENT CHANGES
 ==============
@@ -687,7 +699,42 @@ CHURN_DEF void churn_summary_fprint(const churn_result *r, FILE *f);
 #include <sys/un.h>
 #endif
 #if defined(CHURN__WINDOWS)
-/* CHURN-WINDOWS-INCLUDES */
+/* Windows headers. winsock2.h comes before windows.h (windows.h without
+   WIN32_LEAN_AND_MEAN pulls in the old winsock.h). WSAPoll, inet_ntop and inet_pton
+   need Vista (0x0600); churn.h targets Windows 7 and later (0x0601) unless the
+   including file chose a newer _WIN32_WINNT. Link with ws2_32 (MSVC: the pragma below);
+   ntdll, iphlpapi, psapi and user32 entry points are loaded at run time. */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN 1
+#define CHURN__UNDEF_LEAN 1
+#endif
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0601
+#endif
+#if _WIN32_WINNT < 0x0600
+#error "churn.h: Windows builds need _WIN32_WINNT >= 0x0600 (Vista) for WSAPoll and inet_ntop"
+#endif
+#include <stdio.h> /* snprintf, used by the implementation even under CHURN_NO_STDIO */
+#if defined(__MINGW32__) && defined(_WINSOCKAPI_) && !defined(_WINSOCK2API_)
+/* windows.h came first without WIN32_LEAN_AND_MEAN, so winsock.h is in. mingw-w64's
+   winsock.h and winsock2.h share their guarded parts and only a #warning objects (which a
+   diagnostic pragma cannot silence in C++): clear winsock.h's guard first. MSVC's
+   winsock2.h does not cope; there windows.h must come after churn.h or with
+   WIN32_LEAN_AND_MEAN (see PLATFORM NOTES). */
+#undef _WINSOCKAPI_
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <tlhelp32.h>
+#include <iphlpapi.h>
+#if defined(CHURN__UNDEF_LEAN)
+#undef WIN32_LEAN_AND_MEAN
+#undef CHURN__UNDEF_LEAN
+#endif
+#if defined(_MSC_VER)
+#pragma comment(lib, "ws2_32.lib")
+#endif
 #endif
 #if defined(CHURN__MACOS)
 /* macOS: libproc (in libSystem: no extra link flag), Mach time, sysctl, uname.
@@ -1961,7 +2008,1191 @@ CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
 /* >>snapshot windows =========================================================================
    psapi, toolhelp, iphlpapi and ntdll (loaded at run time). */
 #if defined(CHURN__WINDOWS)
-/* CHURN-WINDOWS-SECTION */
+/* Sources (every ntdll, iphlpapi, psapi and user32 entry point is loaded at run time, so
+   the only link dependency is ws2_32, for the churn loop and inet_ntop):
+     handles        GetProcessHandleCount; where it returns 0 for a live process (wine) the
+                    pid's rows of NtQuerySystemInformation(SystemExtendedHandleInformation)
+     threads        Toolhelp32 thread snapshot, filtered by owner pid
+     rss / private  NtQueryInformationProcess(ProcessVmCounters): WorkingSetSize,
+                    PrivateUsage (PagefileUsage when PrivateUsage is 0: documented equal);
+                    K32GetProcessMemoryInfo when ntdll refuses
+     virtual        the same VM counters' VirtualSize; else the committed + reserved
+                    regions walked with VirtualQueryEx; else unknown
+     sockets        TCP sockets. This process: its own handles that Winsock takes for
+                    SOCK_STREAM sockets (probed on a helper thread). Another process: its
+                    rows of GetExtendedTcpTable(TCP_TABLE_OWNER_PID_ALL), IPv4 and IPv6
+                    (bound or connected only); unknown when live rows lack owner pids (wine)
+     close_wait     those sockets in MIB_TCP_STATE_CLOSE_WAIT (own sockets matched to the
+                    table's rows by their endpoints)
+     children       Toolhelp32 process snapshot by parent pid, live ones (a child created
+                    before its "parent", i.e. a reused parent pid, is not counted)
+     zombies        exited children still held open: the pid's Process handles whose
+                    process exited and whose parent pid is the pid (each child once)
+     gdi / user     GetGuiResources; ERROR_CALL_NOT_IMPLEMENTED (wine) -> unknown
+     send_queue_bytes: unknown (no honest source).
+   The snapshot's own handles (process handle, toolhelp snapshot) are opened after the
+   handle count is read and closed before return. The run-time loaded modules are loaded
+   once per process, before the first handle count, so their handles are in every count. */
+
+#ifndef CHURN__WANT
+#define CHURN__WANT(mask, m) (((mask) & CHURN_METRIC_BIT(m)) != 0)
+#endif
+
+/* ---- ntdll / iphlpapi / psapi / user32 entry points, loaded once ---- */
+typedef LONG churn__ntstatus;
+#define CHURN__NT_OK(s) ((s) >= 0)
+#define CHURN__STATUS_INFO_LENGTH_MISMATCH ((churn__ntstatus)0xC0000004L)
+#define CHURN__STATUS_BUFFER_OVERFLOW ((churn__ntstatus)0x80000005L)
+#define CHURN__STATUS_BUFFER_TOO_SMALL ((churn__ntstatus)0xC0000023L)
+#define CHURN__SYSTEM_EXTENDED_HANDLE_INFORMATION 64
+#define CHURN__PROCESS_VM_COUNTERS 3
+#define CHURN__OBJECT_NAME_INFORMATION 1
+#define CHURN__OBJECT_TYPE_INFORMATION 2
+
+typedef struct churn__nt_ustr {
+    USHORT Length, MaximumLength;
+    PWSTR Buffer;
+} churn__nt_ustr;
+
+typedef struct churn__nt_handle_entry {
+    PVOID Object;
+    ULONG_PTR UniqueProcessId;
+    ULONG_PTR HandleValue;
+    ULONG GrantedAccess;
+    USHORT CreatorBackTraceIndex;
+    USHORT ObjectTypeIndex;
+    ULONG HandleAttributes;
+    ULONG Reserved;
+} churn__nt_handle_entry;
+
+typedef struct churn__nt_handle_table {
+    ULONG_PTR NumberOfHandles;
+    ULONG_PTR Reserved;
+    churn__nt_handle_entry Handles[1];
+} churn__nt_handle_table;
+
+typedef struct churn__nt_vm_counters { /* VM_COUNTERS_EX */
+    SIZE_T PeakVirtualSize, VirtualSize;
+    ULONG PageFaultCount;
+    SIZE_T PeakWorkingSetSize, WorkingSetSize, QuotaPeakPagedPoolUsage, QuotaPagedPoolUsage,
+           QuotaPeakNonPagedPoolUsage, QuotaNonPagedPoolUsage, PagefileUsage, PeakPagefileUsage,
+           PrivateUsage;
+} churn__nt_vm_counters;
+
+typedef struct churn__os_version { /* RTL_OSVERSIONINFOW */
+    ULONG dwOSVersionInfoSize, dwMajorVersion, dwMinorVersion, dwBuildNumber, dwPlatformId;
+    WCHAR szCSDVersion[128];
+} churn__os_version;
+
+typedef struct churn__pmc_ex { /* PROCESS_MEMORY_COUNTERS_EX */
+    DWORD cb, PageFaultCount;
+    SIZE_T PeakWorkingSetSize, WorkingSetSize, QuotaPeakPagedPoolUsage, QuotaPagedPoolUsage,
+           QuotaPeakNonPagedPoolUsage, QuotaNonPagedPoolUsage, PagefileUsage, PeakPagefileUsage,
+           PrivateUsage;
+} churn__pmc_ex;
+
+typedef churn__ntstatus (WINAPI *churn__NtQuerySystemInformation_fn)(ULONG, PVOID, ULONG, PULONG);
+typedef churn__ntstatus (WINAPI *churn__NtQueryInformationProcess_fn)(HANDLE, ULONG, PVOID, ULONG, PULONG);
+typedef churn__ntstatus (WINAPI *churn__NtQueryObject_fn)(HANDLE, ULONG, PVOID, ULONG, PULONG);
+typedef churn__ntstatus (WINAPI *churn__RtlGetVersion_fn)(churn__os_version *);
+typedef DWORD (WINAPI *churn__GetExtendedTcpTable_fn)(PVOID, PDWORD, BOOL, ULONG, TCP_TABLE_CLASS, ULONG);
+typedef BOOL (WINAPI *churn__GetProcessMemoryInfo_fn)(HANDLE, churn__pmc_ex *, DWORD);
+typedef DWORD (WINAPI *churn__GetGuiResources_fn)(HANDLE, DWORD);
+typedef HRESULT (WINAPI *churn__GetThreadDescription_fn)(HANDLE, PWSTR *);
+
+typedef struct churn__win_api {
+    churn__NtQuerySystemInformation_fn NtQuerySystemInformation;
+    churn__NtQueryInformationProcess_fn NtQueryInformationProcess;
+    churn__NtQueryObject_fn NtQueryObject;
+    churn__RtlGetVersion_fn RtlGetVersion;
+    churn__GetExtendedTcpTable_fn GetExtendedTcpTable;
+    churn__GetProcessMemoryInfo_fn GetProcessMemoryInfo;
+    churn__GetGuiResources_fn GetGuiResources;
+    churn__GetThreadDescription_fn GetThreadDescription;
+} churn__win_api;
+
+/* Written once, inside the init-once callback; read-only afterwards. */
+static churn__win_api churn__win;
+static INIT_ONCE churn__win_once = INIT_ONCE_STATIC_INIT;
+
+/* GetProcAddress returns FARPROC; going through a union avoids the cast warnings that
+   -Wcast-function-type and C++ give for a direct function-pointer cast. */
+CHURN__PRIV void churn__win_sym(HMODULE m, const char *name, void *slot, size_t size) {
+    union { FARPROC f; void *p; } u;
+    u.f = m ? GetProcAddress(m, name) : NULL;
+    if (u.f && size == sizeof u.f) memcpy(slot, &u.f, size);
+}
+#define CHURN__WIN_SYM(mod, fn) churn__win_sym(mod, #fn, &churn__win.fn, sizeof churn__win.fn)
+
+CHURN__PRIV BOOL CALLBACK churn__win_load(PINIT_ONCE once, PVOID param, PVOID *context) {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    HMODULE k32 = GetModuleHandleW(L"kernel32.dll");
+    HMODULE iphlp = LoadLibraryW(L"iphlpapi.dll");
+    HMODULE user32 = LoadLibraryW(L"user32.dll");
+    (void)once; (void)param; (void)context;
+    CHURN__WIN_SYM(ntdll, NtQuerySystemInformation);
+    CHURN__WIN_SYM(ntdll, NtQueryInformationProcess);
+    CHURN__WIN_SYM(ntdll, NtQueryObject);
+    CHURN__WIN_SYM(ntdll, RtlGetVersion);
+    CHURN__WIN_SYM(iphlp, GetExtendedTcpTable);
+    CHURN__WIN_SYM(user32, GetGuiResources);
+    CHURN__WIN_SYM(k32, GetThreadDescription);
+    churn__win_sym(k32, "K32GetProcessMemoryInfo", &churn__win.GetProcessMemoryInfo, sizeof churn__win.GetProcessMemoryInfo);
+    if (!churn__win.GetProcessMemoryInfo)
+        churn__win_sym(LoadLibraryW(L"psapi.dll"), "GetProcessMemoryInfo", &churn__win.GetProcessMemoryInfo,
+                       sizeof churn__win.GetProcessMemoryInfo);
+    /* First calls may open handles these modules keep (the window station and desktop for
+       user32, the NSI device for iphlpapi): make them here, before any handle count. */
+    if (churn__win.GetGuiResources) churn__win.GetGuiResources(GetCurrentProcess(), 0);
+    if (churn__win.GetExtendedTcpTable && !GetProcAddress(ntdll, "wine_get_version")) {
+        /* (not under wine: its table opens no handle, and building it costs seconds there) */
+        DWORD size = 0;
+        churn__win.GetExtendedTcpTable(NULL, &size, FALSE, AF_INET, TCP_TABLE_OWNER_PID_ALL, 0);
+    }
+    return TRUE;
+}
+
+CHURN__PRIV const churn__win_api *churn__win_api_get(void) {
+    InitOnceExecuteOnce(&churn__win_once, churn__win_load, NULL, NULL);
+    return &churn__win;
+}
+
+/* ---- clock, pid, errors ---- */
+CHURN__PRIV long churn__os_pid(void) { return (long)GetCurrentProcessId(); }
+
+CHURN__PRIV double churn__os_now(void) {
+    LARGE_INTEGER f, c;
+    QueryPerformanceFrequency(&f); /* fixed at boot; cheap */
+    QueryPerformanceCounter(&c);
+    return (double)c.QuadPart / (double)f.QuadPart;
+}
+CHURN__PRIV double churn__os_wall(void) {
+    FILETIME ft;
+    ULARGE_INTEGER u;
+    GetSystemTimeAsFileTime(&ft);
+    u.LowPart = ft.dwLowDateTime;
+    u.HighPart = ft.dwHighDateTime;
+    return (double)(u.QuadPart - 116444736000000000ULL) * 1e-7; /* 100 ns since 1601 -> s since 1970 */
+}
+CHURN__PRIV void churn__os_sleep_ms(int ms) {
+    if (ms > 0) Sleep((DWORD)ms);
+}
+
+CHURN__PRIV int churn__win_error_code(DWORD e) {
+    switch (e) {
+        case ERROR_INVALID_PARAMETER: return CHURN_E_NOPROC; /* OpenProcess of an unknown pid */
+        case ERROR_ACCESS_DENIED: case ERROR_PRIVILEGE_NOT_HELD: return CHURN_E_PERM;
+        case ERROR_NOT_ENOUGH_MEMORY: case ERROR_OUTOFMEMORY: return CHURN_E_NOMEM;
+        default: return CHURN_E_IO;
+    }
+}
+
+/* Opens pid with the first access set the OS grants; CHURN_OK and *h, or an error code. */
+CHURN__PRIV int churn__win_open(long pid, DWORD want, DWORD fallback, HANDLE *h) {
+    DWORD code = 0;
+    *h = OpenProcess(want, FALSE, (DWORD)pid);
+    if (!*h && fallback) *h = OpenProcess(fallback, FALSE, (DWORD)pid);
+    if (!*h) return churn__win_error_code(GetLastError());
+    /* a pid whose process exited but is still referenced opens fine: it is gone for us */
+    if (GetExitCodeProcess(*h, &code) && code != STILL_ACTIVE) {
+        CloseHandle(*h);
+        *h = NULL;
+        return CHURN_E_NOPROC;
+    }
+    return CHURN_OK;
+}
+
+CHURN__PRIV int churn__win_alive(HANDLE h) {
+    DWORD code = 0;
+    return !GetExitCodeProcess(h, &code) || code == STILL_ACTIVE;
+}
+
+/* The system handle table (SystemExtendedHandleInformation); caller frees. */
+CHURN__PRIV churn__nt_handle_table *churn__win_handle_table(void) {
+    const churn__win_api *api = churn__win_api_get();
+    ULONG size = 1u << 20;
+    if (!api->NtQuerySystemInformation) return NULL;
+    for (;;) {
+        ULONG need = 0;
+        churn__ntstatus st;
+        churn__nt_handle_table *t = (churn__nt_handle_table *)CHURN_MALLOC(size);
+        if (!t) return NULL;
+        st = api->NtQuerySystemInformation(CHURN__SYSTEM_EXTENDED_HANDLE_INFORMATION, t, size, &need);
+        if (CHURN__NT_OK(st)) return t;
+        CHURN_FREE(t);
+        if (st != CHURN__STATUS_INFO_LENGTH_MISMATCH && st != CHURN__STATUS_BUFFER_TOO_SMALL &&
+            st != CHURN__STATUS_BUFFER_OVERFLOW)
+            return NULL;
+        if (size >= (1u << 30)) return NULL;
+        size = need > size ? need + (need >> 3) : size * 2; /* the table grows meanwhile */
+    }
+}
+
+CHURN__PRIV long long churn__win_table_count(long pid) {
+    churn__nt_handle_table *t = churn__win_handle_table();
+    long long n = 0;
+    ULONG_PTR i;
+    if (!t) return CHURN_UNKNOWN;
+    for (i = 0; i < t->NumberOfHandles; i++)
+        if (t->Handles[i].UniqueProcessId == (ULONG_PTR)pid) n++;
+    CHURN_FREE(t);
+    return n;
+}
+
+/* ---- TCP table: the pid's rows, IPv4 and IPv6 ---- */
+CHURN__PRIV int churn__win_tcp_state(DWORD mib) {
+    switch (mib) { /* MIB_TCP_STATE_* -> the kernel-style numbers of churn__tcp_state_names */
+        case MIB_TCP_STATE_ESTAB: return 1;
+        case MIB_TCP_STATE_SYN_SENT: return 2;
+        case MIB_TCP_STATE_SYN_RCVD: return 3;
+        case MIB_TCP_STATE_FIN_WAIT1: return 4;
+        case MIB_TCP_STATE_FIN_WAIT2: return 5;
+        case MIB_TCP_STATE_TIME_WAIT: return CHURN__TCP_TIME_WAIT;
+        case MIB_TCP_STATE_CLOSE_WAIT: return CHURN__TCP_CLOSE_WAIT;
+        case MIB_TCP_STATE_LAST_ACK: return 9;
+        case MIB_TCP_STATE_LISTEN: return CHURN__TCP_LISTEN;
+        case MIB_TCP_STATE_CLOSING: return 11;
+        default: return CHURN__TCP_CLOSE; /* CLOSED, DELETE_TCB */
+    }
+}
+
+/* Appends the TCP rows owned by pid (pid < 0: every row) to out. */
+CHURN__PRIV int churn__win_tcp_rows(long pid, churn__sock_table *out) {
+    const churn__win_api *api = churn__win_api_get();
+    int f;
+    if (!api->GetExtendedTcpTable) return CHURN_E_UNSUPPORTED;
+    for (f = 0; f < 2; f++) {
+        ULONG family = f == 0 ? AF_INET : AF_INET6;
+        DWORD size = 0, rc = 0, i;
+        void *buf = NULL;
+        int tries;
+        for (tries = 0; tries < 8; tries++) {
+            rc = api->GetExtendedTcpTable(buf, &size, FALSE, family, TCP_TABLE_OWNER_PID_ALL, 0);
+            if (rc != ERROR_INSUFFICIENT_BUFFER) break;
+            CHURN_FREE(buf);
+            size += 4096; /* rows come and go between the calls */
+            buf = CHURN_MALLOC(size);
+            if (!buf) return CHURN_E_NOMEM;
+        }
+        if (rc != NO_ERROR) {
+            CHURN_FREE(buf);
+            if (f == 1 && (rc == ERROR_NOT_SUPPORTED || rc == ERROR_INVALID_PARAMETER)) break; /* no IPv6 */
+            return rc == ERROR_NOT_ENOUGH_MEMORY ? CHURN_E_NOMEM : CHURN_E_IO;
+        }
+        if (!buf) continue;
+        if (f == 0) {
+            const MIB_TCPTABLE_OWNER_PID *t = (const MIB_TCPTABLE_OWNER_PID *)buf;
+            for (i = 0; i < t->dwNumEntries; i++) {
+                const MIB_TCPROW_OWNER_PID *r = &t->table[i];
+                churn__sock_entry *e;
+                if (pid >= 0 && r->dwOwningPid != (DWORD)pid) continue;
+                e = churn__sock_add(out);
+                if (!e) { CHURN_FREE(buf); return CHURN_E_NOMEM; }
+                e->proto = 't';
+                e->family = 4;
+                e->state = churn__win_tcp_state(r->dwState);
+                memcpy(e->laddr, &r->dwLocalAddr, 4);
+                memcpy(e->raddr, &r->dwRemoteAddr, 4);
+                e->lport = ntohs((u_short)r->dwLocalPort);
+                e->rport = ntohs((u_short)r->dwRemotePort);
+                e->wqueue = CHURN_UNKNOWN;
+                e->inode = r->dwOwningPid;
+            }
+        } else {
+            const MIB_TCP6TABLE_OWNER_PID *t = (const MIB_TCP6TABLE_OWNER_PID *)buf;
+            for (i = 0; i < t->dwNumEntries; i++) {
+                const MIB_TCP6ROW_OWNER_PID *r = &t->table[i];
+                churn__sock_entry *e;
+                if (pid >= 0 && r->dwOwningPid != (DWORD)pid) continue;
+                e = churn__sock_add(out);
+                if (!e) { CHURN_FREE(buf); return CHURN_E_NOMEM; }
+                e->proto = 't';
+                e->family = 6;
+                e->state = churn__win_tcp_state(r->dwState);
+                memcpy(e->laddr, r->ucLocalAddr, 16);
+                memcpy(e->raddr, r->ucRemoteAddr, 16);
+                e->lport = ntohs((u_short)r->dwLocalPort);
+                e->rport = ntohs((u_short)r->dwRemotePort);
+                e->wqueue = CHURN_UNKNOWN;
+                e->inode = r->dwOwningPid;
+            }
+        }
+        CHURN_FREE(buf);
+    }
+    return CHURN_OK;
+}
+
+/* ---- snapshot ---- */
+CHURN__PRIV unsigned churn__os_cheap_metrics(void) {
+    /* O(1) per process: handle count, VM counters, GUI counts. Threads take one Toolhelp32
+       snapshot of the system (about a millisecond): sampled anyway, so in-run peaks of the
+       thread count are seen, as on Linux. */
+    return CHURN_METRIC_BIT(CHURN_METRIC_HANDLES) | CHURN_METRIC_BIT(CHURN_METRIC_THREADS) |
+           CHURN_METRIC_BIT(CHURN_METRIC_RSS_BYTES) | CHURN_METRIC_BIT(CHURN_METRIC_PRIVATE_BYTES) |
+           CHURN_METRIC_BIT(CHURN_METRIC_VIRTUAL_BYTES) | CHURN_METRIC_BIT(CHURN_METRIC_GDI_OBJECTS) |
+           CHURN_METRIC_BIT(CHURN_METRIC_USER_OBJECTS);
+}
+
+CHURN__PRIV long long churn__win_filetime(const FILETIME *ft) {
+    return (long long)(((unsigned long long)ft->dwHighDateTime << 32) | ft->dwLowDateTime);
+}
+
+/* Threads and children from one Toolhelp32 snapshot; the snapshot handle is closed here. */
+CHURN__PRIV int churn__win_toolhelp(long pid, HANDLE proc, int want_threads, int want_children,
+                                    long long *threads, long long *children) {
+    DWORD flags = (want_threads ? TH32CS_SNAPTHREAD : 0) | (want_children ? TH32CS_SNAPPROCESS : 0);
+    HANDLE snap = CreateToolhelp32Snapshot(flags, 0);
+    long long nt = 0, nc = 0;
+    FILETIME pc, x1, x2, x3;
+    int have_pc = proc && GetProcessTimes(proc, &pc, &x1, &x2, &x3);
+    if (snap == INVALID_HANDLE_VALUE) return churn__win_error_code(GetLastError());
+    if (want_threads) {
+        THREADENTRY32 te;
+        te.dwSize = sizeof te;
+        if (Thread32First(snap, &te)) {
+            do {
+                if (te.th32OwnerProcessID == (DWORD)pid) nt++;
+                te.dwSize = sizeof te;
+            } while (Thread32Next(snap, &te));
+        }
+        *threads = nt;
+    }
+    if (want_children) {
+        PROCESSENTRY32W pe;
+        pe.dwSize = sizeof pe;
+        if (Process32FirstW(snap, &pe)) {
+            do {
+                if (pe.th32ParentProcessID == (DWORD)pid && pe.th32ProcessID != (DWORD)pid && pe.th32ProcessID != 0) {
+                    /* parent pids are not cleared when the parent exits: a child older than
+                       this process belongs to an earlier owner of the pid */
+                    int mine = 1;
+                    HANDLE c = have_pc ? OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pe.th32ProcessID) : NULL;
+                    if (c) {
+                        FILETIME cc;
+                        if (GetProcessTimes(c, &cc, &x1, &x2, &x3) && churn__win_filetime(&cc) < churn__win_filetime(&pc))
+                            mine = 0;
+                        if (!churn__win_alive(c)) mine = 0;
+                        CloseHandle(c);
+                    }
+                    nc += mine;
+                }
+                pe.dwSize = sizeof pe;
+            } while (Process32NextW(snap, &pe));
+        }
+        *children = nc;
+    }
+    CloseHandle(snap);
+    return CHURN_OK;
+}
+
+/* Committed + reserved address space, by walking the regions (needs PROCESS_QUERY_INFORMATION). */
+CHURN__PRIV long long churn__win_vm_walk(HANDLE h) {
+    MEMORY_BASIC_INFORMATION mbi;
+    unsigned char *p = NULL;
+    long long total = 0;
+    size_t n;
+    while ((n = VirtualQueryEx(h, p, &mbi, sizeof mbi)) == sizeof mbi) {
+        unsigned char *next = (unsigned char *)mbi.BaseAddress + mbi.RegionSize;
+        if (mbi.State != MEM_FREE) total += (long long)mbi.RegionSize;
+        if (next <= p) break;
+        p = next;
+    }
+    return total > 0 ? total : CHURN_UNKNOWN;
+}
+
+CHURN__PRIV int churn__win_own_sockets(int want_close_wait, long long *sockets, long long *close_wait);
+CHURN__PRIV void churn__win_type_name(HANDLE h, char *out, size_t cap);
+
+/* Zombies, Windows' analogue: exited child processes whose process objects the pid still
+   holds handles to. As a zombie keeps its exit status until waitpid, an exited process stays
+   (exit code, pid reserved) while any handle to it is open; CreateProcess without closing
+   PROCESS_INFORMATION.hProcess is the leak this counts. Children are the processes whose
+   parent pid is the pid; each exited child counts once however many handles name it.
+   Another pid needs PROCESS_DUP_HANDLE; without it the metric is unknown. */
+typedef struct churn__nt_basic_info { /* PROCESS_BASIC_INFORMATION */
+    LONG_PTR ExitStatus;
+    PVOID PebBaseAddress;
+    ULONG_PTR AffinityMask;
+    LONG_PTR BasePriority;
+    ULONG_PTR UniqueProcessId;
+    ULONG_PTR InheritedFromUniqueProcessId;
+} churn__nt_basic_info;
+#define CHURN__PROCESS_BASIC_INFORMATION 0
+
+CHURN__PRIV int churn__win_zombies(long pid, int self, long long *zombies) {
+    const churn__win_api *api = churn__win_api_get();
+    churn__nt_handle_table *tab;
+    HANDLE src = NULL, me = GetCurrentProcess();
+    ULONG_PTR i, seen[64];
+    USHORT not_process[64];
+    int n_seen = 0, n_not = 0, process_index = -1, rc = CHURN_OK;
+    long long n = 0;
+    if (!api->NtQueryInformationProcess) return CHURN_E_UNSUPPORTED;
+    if (!self) {
+        src = OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)pid);
+        if (!src) return churn__win_error_code(GetLastError());
+    }
+    tab = churn__win_handle_table();
+    if (!tab) { if (src) CloseHandle(src); return CHURN_E_UNSUPPORTED; }
+    for (i = 0; i < tab->NumberOfHandles; i++) {
+        const churn__nt_handle_entry *e = &tab->Handles[i];
+        HANDLE h = NULL;
+        DWORD code = 0;
+        churn__nt_basic_info bi;
+        ULONG got = 0;
+        int j, known = 0;
+        if (e->UniqueProcessId != (ULONG_PTR)pid) continue;
+        if (process_index >= 0 && e->ObjectTypeIndex != (USHORT)process_index) continue;
+        for (j = 0; j < n_not; j++) if (not_process[j] == e->ObjectTypeIndex) known = 1;
+        if (known) continue;
+        if (self) h = (HANDLE)e->HandleValue;
+        else if (!DuplicateHandle(src, (HANDLE)e->HandleValue, me, &h, PROCESS_QUERY_LIMITED_INFORMATION, FALSE, 0) &&
+                 !DuplicateHandle(src, (HANDLE)e->HandleValue, me, &h, 0, FALSE, DUPLICATE_SAME_ACCESS))
+            continue;
+        if (process_index < 0) {
+            char type[32];
+            churn__win_type_name(h, type, sizeof type);
+            if (strcmp(type, "Process") != 0) {
+                if (type[0] && n_not < CHURN__ARRAY_LEN(not_process)) not_process[n_not++] = e->ObjectTypeIndex;
+                if (!self) CloseHandle(h);
+                continue;
+            }
+            process_index = e->ObjectTypeIndex;
+        }
+        memset(&bi, 0, sizeof bi);
+        if (GetExitCodeProcess(h, &code) && code != STILL_ACTIVE &&
+            CHURN__NT_OK(api->NtQueryInformationProcess(h, CHURN__PROCESS_BASIC_INFORMATION, &bi, sizeof bi, &got)) &&
+            bi.InheritedFromUniqueProcessId == (ULONG_PTR)pid && bi.UniqueProcessId != (ULONG_PTR)pid) {
+            for (j = 0; j < n_seen; j++) if (seen[j] == bi.UniqueProcessId) break;
+            if (j == n_seen) {
+                n++;
+                if (n_seen < CHURN__ARRAY_LEN(seen)) seen[n_seen++] = bi.UniqueProcessId;
+            }
+        }
+        if (!self) CloseHandle(h);
+    }
+    CHURN_FREE(tab);
+    if (src) CloseHandle(src);
+    *zombies = n;
+    return rc;
+}
+
+CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out) {
+    const churn__win_api *api = churn__win_api_get(); /* before any count: see churn__win_load */
+    int self = pid == churn__os_pid();
+    HANDLE h = NULL;
+    int rc;
+    unsigned mem_mask = CHURN_METRIC_BIT(CHURN_METRIC_RSS_BYTES) | CHURN_METRIC_BIT(CHURN_METRIC_PRIVATE_BYTES) |
+                        CHURN_METRIC_BIT(CHURN_METRIC_VIRTUAL_BYTES);
+
+    /* Handles first, while we hold nothing extra (self), or from the handle we open
+       (another pid: our handles are in our table, not in theirs). */
+    if (self) {
+        h = GetCurrentProcess(); /* pseudo-handle: nothing to close, nothing counted */
+    } else {
+        rc = churn__win_open(pid, PROCESS_QUERY_LIMITED_INFORMATION, 0, &h); /* enough for all but the VM walk */
+        if (rc != CHURN_OK) return rc;
+    }
+    if (CHURN__WANT(mask, CHURN_METRIC_HANDLES)) {
+        DWORD n = 0;
+        if (GetProcessHandleCount(h, &n) && n > 0) out->value[CHURN_METRIC_HANDLES] = (long long)n;
+        else out->value[CHURN_METRIC_HANDLES] = churn__win_table_count(pid); /* unknown when it fails */
+    }
+
+    if (mask & mem_mask) {
+        churn__nt_vm_counters vm;
+        ULONG got = 0;
+        long long rss = CHURN_UNKNOWN, priv = CHURN_UNKNOWN, virt = CHURN_UNKNOWN;
+        memset(&vm, 0, sizeof vm);
+        if (api->NtQueryInformationProcess &&
+            CHURN__NT_OK(api->NtQueryInformationProcess(h, CHURN__PROCESS_VM_COUNTERS, &vm, sizeof vm, &got))) {
+            rss = (long long)vm.WorkingSetSize;
+            priv = (long long)(vm.PrivateUsage ? vm.PrivateUsage : vm.PagefileUsage);
+            if (vm.VirtualSize) virt = (long long)vm.VirtualSize;
+        } else if (api->GetProcessMemoryInfo) {
+            churn__pmc_ex pm;
+            memset(&pm, 0, sizeof pm);
+            pm.cb = sizeof pm;
+            if (api->GetProcessMemoryInfo(h, &pm, sizeof pm)) {
+                rss = (long long)pm.WorkingSetSize;
+                priv = (long long)(pm.PrivateUsage ? pm.PrivateUsage : pm.PagefileUsage);
+            }
+        }
+        if (virt == CHURN_UNKNOWN && CHURN__WANT(mask, CHURN_METRIC_VIRTUAL_BYTES)) {
+            /* the region walk needs PROCESS_QUERY_INFORMATION: a second, short-lived handle */
+            HANDLE q = self ? h : OpenProcess(PROCESS_QUERY_INFORMATION, FALSE, (DWORD)pid);
+            if (q) {
+                virt = churn__win_vm_walk(q);
+                if (q != h) CloseHandle(q);
+            }
+        }
+        if (rss == 0) rss = CHURN_UNKNOWN; /* a live process always has a working set */
+        if (priv == 0) priv = CHURN_UNKNOWN;
+        if (CHURN__WANT(mask, CHURN_METRIC_RSS_BYTES)) out->value[CHURN_METRIC_RSS_BYTES] = rss;
+        if (CHURN__WANT(mask, CHURN_METRIC_PRIVATE_BYTES)) out->value[CHURN_METRIC_PRIVATE_BYTES] = priv;
+        if (CHURN__WANT(mask, CHURN_METRIC_VIRTUAL_BYTES)) out->value[CHURN_METRIC_VIRTUAL_BYTES] = virt;
+    }
+
+    if ((CHURN__WANT(mask, CHURN_METRIC_GDI_OBJECTS) || CHURN__WANT(mask, CHURN_METRIC_USER_OBJECTS)) &&
+        api->GetGuiResources) {
+        int k;
+        for (k = 0; k < 2; k++) {
+            int m = k == 0 ? CHURN_METRIC_GDI_OBJECTS : CHURN_METRIC_USER_OBJECTS;
+            DWORD v;
+            if (!CHURN__WANT(mask, m)) continue;
+            SetLastError(0);
+            v = api->GetGuiResources(h, k == 0 ? 0 /* GR_GDIOBJECTS */ : 1 /* GR_USEROBJECTS */);
+            /* 0 with an error (ERROR_CALL_NOT_IMPLEMENTED on wine, access denied) is unknown */
+            if (v > 0 || GetLastError() == 0) out->value[m] = (long long)v;
+        }
+    }
+
+    if (CHURN__WANT(mask, CHURN_METRIC_THREADS) || CHURN__WANT(mask, CHURN_METRIC_CHILDREN)) {
+        long long nt = CHURN_UNKNOWN, nc = CHURN_UNKNOWN;
+        if (churn__win_toolhelp(pid, h, CHURN__WANT(mask, CHURN_METRIC_THREADS), CHURN__WANT(mask, CHURN_METRIC_CHILDREN),
+                                &nt, &nc) == CHURN_OK) {
+            if (CHURN__WANT(mask, CHURN_METRIC_THREADS) && nt > 0) out->value[CHURN_METRIC_THREADS] = nt;
+            if (CHURN__WANT(mask, CHURN_METRIC_CHILDREN)) out->value[CHURN_METRIC_CHILDREN] = nc;
+        }
+    }
+
+    if (CHURN__WANT(mask, CHURN_METRIC_SOCKETS) || CHURN__WANT(mask, CHURN_METRIC_CLOSE_WAIT)) {
+        long long ns = 0, cw = 0;
+        int i, ok = 1;
+        if (self) {
+            /* our own sockets through our handles, matched to TCP rows by endpoints: exact
+               even where the table's owner pids are not (wine) */
+            ok = churn__win_own_sockets(CHURN__WANT(mask, CHURN_METRIC_CLOSE_WAIT), &ns, &cw) == CHURN_OK;
+        } else {
+            churn__sock_table t;
+            memset(&t, 0, sizeof t);
+            ok = churn__win_tcp_rows(-1, &t) == CHURN_OK;
+            for (i = 0; ok && i < t.count; i++) {
+                /* a live row without an owner (wine): another process's share is unknown */
+                if (t.items[i].state != CHURN__TCP_TIME_WAIT && t.items[i].inode == 0) ok = 0;
+                if (t.items[i].inode != (unsigned long long)pid) continue;
+                ns++;
+                if (t.items[i].state == CHURN__TCP_CLOSE_WAIT) cw++;
+            }
+            CHURN_FREE(t.items);
+        }
+        if (ok && CHURN__WANT(mask, CHURN_METRIC_SOCKETS)) out->value[CHURN_METRIC_SOCKETS] = ns;
+        if (ok && CHURN__WANT(mask, CHURN_METRIC_CLOSE_WAIT)) out->value[CHURN_METRIC_CLOSE_WAIT] = cw;
+    }
+    if (CHURN__WANT(mask, CHURN_METRIC_ZOMBIES)) {
+        long long nz = CHURN_UNKNOWN;
+        if (churn__win_zombies(pid, self, &nz) == CHURN_OK) out->value[CHURN_METRIC_ZOMBIES] = nz;
+    }
+    /* send_queue_bytes: no honest source on Windows; it stays CHURN_UNKNOWN. */
+
+    rc = CHURN_OK;
+    if (!self) {
+        if (!churn__win_alive(h)) rc = CHURN_E_NOPROC; /* exited while we read */
+        CloseHandle(h);
+    }
+    return rc;
+}
+
+/* ---- inventory ---- */
+CHURN__PRIV void churn__win_utf8(char *out, size_t cap, const WCHAR *w, int wlen) {
+    int n;
+    if (cap == 0) return;
+    out[0] = '\0';
+    if (!w || wlen == 0) return;
+    n = WideCharToMultiByte(CP_UTF8, 0, w, wlen, out, (int)(cap - 1), NULL, NULL);
+    if (n <= 0) {
+        /* too long for out: convert whole, then cut at a character boundary */
+        int need = WideCharToMultiByte(CP_UTF8, 0, w, wlen, NULL, 0, NULL, NULL);
+        char *tmp = need > 0 ? (char *)CHURN_MALLOC((size_t)need + 1) : NULL;
+        size_t k;
+        if (!tmp) return;
+        n = WideCharToMultiByte(CP_UTF8, 0, w, wlen, tmp, need, NULL, NULL);
+        if (n < 0) n = 0;
+        k = (size_t)n < cap - 1 ? (size_t)n : cap - 1;
+        while (k > 0 && k < (size_t)n && ((unsigned char)tmp[k] & 0xC0) == 0x80) k--;
+        memcpy(out, tmp, k);
+        out[k] = '\0';
+        CHURN_FREE(tmp);
+        return;
+    }
+    out[n] = '\0';
+}
+
+/* Object type name of one handle (valid in our process) into out; "" when unknown. */
+CHURN__PRIV void churn__win_type_name(HANDLE h, char *out, size_t cap) {
+    const churn__win_api *api = churn__win_api_get();
+    ULONG_PTR buf_storage[128]; /* 1 KiB, aligned */
+    ULONG got = 0;
+    out[0] = '\0';
+    if (!api->NtQueryObject) return;
+    if (CHURN__NT_OK(api->NtQueryObject(h, CHURN__OBJECT_TYPE_INFORMATION, buf_storage, sizeof buf_storage, &got))) {
+        const churn__nt_ustr *u = (const churn__nt_ustr *)(void *)buf_storage;
+        if (u->Buffer) churn__win_utf8(out, cap, u->Buffer, (int)(u->Length / sizeof(WCHAR)));
+    }
+}
+
+/* Kernel object name (not for File objects: see churn__win_name_job). */
+CHURN__PRIV void churn__win_object_name(HANDLE h, char *out, size_t cap) {
+    const churn__win_api *api = churn__win_api_get();
+    ULONG_PTR buf_storage[256]; /* 2 KiB */
+    ULONG got = 0;
+    out[0] = '\0';
+    if (!api->NtQueryObject) return;
+    if (CHURN__NT_OK(api->NtQueryObject(h, CHURN__OBJECT_NAME_INFORMATION, buf_storage, sizeof buf_storage, &got))) {
+        const churn__nt_ustr *u = (const churn__nt_ustr *)(void *)buf_storage;
+        if (u->Buffer && u->Length) churn__win_utf8(out, cap, u->Buffer, (int)(u->Length / sizeof(WCHAR)));
+    }
+}
+
+/* Names of File handles are queried on a helper thread with a deadline: a name query on
+   a synchronous file object waits behind any synchronous I/O pending on it (a pipe read
+   blocked forever hangs the query forever). The helper owns duplicated handles and the
+   job; the last of caller and helper to let go frees it, so an abandoned query costs one
+   stuck helper thread (in the caller's process), never a hang. */
+typedef struct churn__win_name_item {
+    HANDLE dup;                 /* owned by the job */
+    int kind;                   /* 0: path of a disk file, 1: object name, 2: socket probe */
+    char name[200];
+    ULONG_PTR raw;              /* kind 2: our own handle value, probed as is (Winsock does not
+                                   take a DuplicateHandle copy of a socket for a socket) */
+    int sock_type;              /* kind 2: SO_TYPE (SOCK_STREAM, ...), 0: not a socket */
+    int bound, has_peer;
+    int is_dir;                 /* kind 0: the path is a directory */
+    churn__sock_entry ep;       /* kind 2: family, local and remote endpoints */
+} churn__win_name_item;
+typedef struct churn__win_name_job {
+    volatile LONG refs;
+    volatile LONG done;         /* items finished, in order */
+    int count;
+    churn__win_name_item *items;
+} churn__win_name_job;
+
+CHURN__PRIV void churn__win_name_job_release(churn__win_name_job *j) {
+    int i;
+    if (InterlockedDecrement(&j->refs) != 0) return;
+    for (i = 0; i < j->count; i++) if (j->items[i].dup) CloseHandle(j->items[i].dup);
+    CHURN_FREE(j->items);
+    CHURN_FREE(j);
+}
+
+/* Socket probe (on the helper thread: on a handle that is really a synchronous pipe a
+   Winsock call may wait behind pending I/O). Fills the type and the endpoints. */
+CHURN__PRIV void churn__win_probe_socket(SOCKET s, churn__win_name_item *it) {
+    struct sockaddr_storage la, ra;
+    int llen = (int)sizeof la, rlen = (int)sizeof ra, type = 0, tlen = (int)sizeof type;
+    churn__sock_entry *e = &it->ep;
+    if (getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &tlen) != 0 || type == 0) return;
+    memset(e, 0, sizeof *e);
+    e->proto = type == SOCK_DGRAM ? 'u' : 't';
+    e->state = CHURN__TCP_CLOSE;
+    e->family = 4;
+    if (getsockname(s, (struct sockaddr *)&la, &llen) == 0) {
+        memset(&ra, 0, sizeof ra);
+        if (getpeername(s, (struct sockaddr *)&ra, &rlen) != 0) rlen = 0;
+        if (la.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *l6 = (const struct sockaddr_in6 *)(const void *)&la;
+            const struct sockaddr_in6 *r6 = (const struct sockaddr_in6 *)(const void *)&ra;
+            e->family = 6;
+            memcpy(e->laddr, &l6->sin6_addr, 16);
+            e->lport = ntohs(l6->sin6_port);
+            if (rlen) { memcpy(e->raddr, &r6->sin6_addr, 16); e->rport = ntohs(r6->sin6_port); }
+        } else {
+            const struct sockaddr_in *l4 = (const struct sockaddr_in *)(const void *)&la;
+            const struct sockaddr_in *r4 = (const struct sockaddr_in *)(const void *)&ra;
+            memcpy(e->laddr, &l4->sin_addr, 4);
+            e->lport = ntohs(l4->sin_port);
+            if (rlen) { memcpy(e->raddr, &r4->sin_addr, 4); e->rport = ntohs(r4->sin_port); }
+        }
+        it->bound = 1;
+        it->has_peer = rlen > 0;
+    }
+    it->sock_type = type;
+}
+
+/* The TCP row of a probed socket (by its 4-tuple; a listener by its local end), or NULL. */
+CHURN__PRIV const churn__sock_entry *churn__win_match_row(const churn__win_name_item *it, const churn__sock_table *rows) {
+    int i;
+    size_t alen = it->ep.family == 6 ? 16 : 4;
+    if (!rows || it->sock_type != SOCK_STREAM || !it->bound) return NULL;
+    for (i = 0; i < rows->count; i++) {
+        const churn__sock_entry *r = &rows->items[i];
+        if (r->family != it->ep.family || r->lport != it->ep.lport || memcmp(r->laddr, it->ep.laddr, alen) != 0) continue;
+        if (it->has_peer) {
+            if (r->rport != it->ep.rport || memcmp(r->raddr, it->ep.raddr, alen) != 0) continue;
+            if (r->state == CHURN__TCP_LISTEN || r->state == CHURN__TCP_TIME_WAIT) continue;
+        } else if (r->state != CHURN__TCP_LISTEN) {
+            continue;
+        }
+        return r;
+    }
+    return NULL;
+}
+
+CHURN__PRIV void churn__win_describe_probe(const churn__win_name_item *it, const churn__sock_table *rows, char *out, size_t cap) {
+    churn__sock_entry e = it->ep;
+    const churn__sock_entry *r = churn__win_match_row(it, rows);
+    const char *proto = it->sock_type == SOCK_DGRAM ? "udp" : "tcp";
+    if (it->sock_type != SOCK_STREAM && it->sock_type != SOCK_DGRAM) { snprintf(out, cap, "socket type %d", it->sock_type); return; }
+    if (!it->bound) { snprintf(out, cap, "%s (unbound)", proto); return; }
+    if (r) e.state = r->state;
+    else if (e.proto == 't') e.state = it->has_peer ? CHURN__TCP_ESTABLISHED : CHURN__TCP_CLOSE;
+    churn__sock_describe(&e, out, cap);
+}
+
+CHURN__PRIV DWORD WINAPI churn__win_name_thread(LPVOID arg) {
+    churn__win_name_job *j = (churn__win_name_job *)arg;
+    WCHAR w[512];
+    int i;
+    for (i = 0; i < j->count; i++) {
+        churn__win_name_item *it = &j->items[i];
+        it->name[0] = '\0';
+        if (it->kind == 0) {
+            DWORD n = GetFinalPathNameByHandleW(it->dup, w, (DWORD)(sizeof w / sizeof w[0]), 0);
+            if (n > 0 && n < sizeof w / sizeof w[0]) {
+                const WCHAR *p = w;
+                if (n >= 4 && w[0] == L'\\' && w[1] == L'\\' && w[2] == L'?' && w[3] == L'\\') { p += 4; n -= 4; }
+                churn__win_utf8(it->name, sizeof it->name, p, (int)n);
+            }
+            {
+                FILE_BASIC_INFO bi;
+                if (GetFileInformationByHandleEx(it->dup, FileBasicInfo, &bi, sizeof bi) &&
+                    (bi.FileAttributes & FILE_ATTRIBUTE_DIRECTORY))
+                    it->is_dir = 1;
+            }
+        } else if (it->kind == 1) {
+            churn__win_object_name(it->dup, it->name, sizeof it->name);
+        } else {
+            churn__win_probe_socket((SOCKET)it->raw, it);
+        }
+        InterlockedIncrement(&j->done);
+    }
+    churn__win_name_job_release(j);
+    return 0;
+}
+
+/* Runs the job with an overall deadline; returns the number of items answered. */
+CHURN__PRIV int churn__win_name_run(churn__win_name_job *j, int total_ms) {
+    HANDLE th;
+    LONG last = -1;
+    double start = churn__os_now(), progress_at = start;
+    int answered;
+    if (j->count == 0) return 0;
+    j->refs = 2;
+    th = CreateThread(NULL, 64 * 1024, churn__win_name_thread, j, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    if (!th) { j->refs = 1; return 0; }
+    for (;;) {
+        DWORD w = WaitForSingleObject(th, 20);
+        LONG d = InterlockedCompareExchange(&j->done, 0, 0);
+        double now = churn__os_now();
+        if (w == WAIT_OBJECT_0) break;
+        if (d != last) { last = d; progress_at = now; }
+        /* stuck: one item took 500 ms, or the whole job ran out of time */
+        if (now - progress_at > 0.5 || now - start > total_ms / 1000.0) break;
+    }
+    answered = (int)InterlockedCompareExchange(&j->done, 0, 0); /* items before `done` are complete */
+    CloseHandle(th);
+    return answered;
+}
+
+CHURN__PRIV void churn__win_lower_kind(char *kind, size_t cap, const char *type) {
+    size_t i;
+    for (i = 0; type[i] && i + 1 < cap; i++) {
+        char c = type[i];
+        kind[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    kind[i] = '\0';
+}
+
+/* Our own TCP sockets, found through our handles (Winsock probes on the helper thread) and
+   matched to the TCP table by endpoints: the fallback when the table does not say who owns
+   a row (wine reports owning pid 0 for every row). Unbound TCP sockets count too. */
+CHURN__PRIV int churn__win_own_sockets(int want_close_wait, long long *sockets, long long *close_wait) {
+    churn__nt_handle_table *tab = churn__win_handle_table();
+    ULONG_PTR pid = (ULONG_PTR)churn__os_pid(), i;
+    churn__win_name_job *job;
+    USHORT not_file[64];
+    int n_not_file = 0, file_index = -1, answered, k, rc = CHURN_OK;
+    long long ns = 0, ncw = 0;
+    if (!tab) return CHURN_E_UNSUPPORTED;
+    job = (churn__win_name_job *)CHURN_MALLOC(sizeof *job);
+    if (!job) { CHURN_FREE(tab); return CHURN_E_NOMEM; }
+    memset(job, 0, sizeof *job);
+    job->items = (churn__win_name_item *)CHURN_MALLOC(sizeof(*job->items) * (tab->NumberOfHandles + 1));
+    if (!job->items) { CHURN_FREE(job); CHURN_FREE(tab); return CHURN_E_NOMEM; }
+    for (i = 0; i < tab->NumberOfHandles; i++) {
+        const churn__nt_handle_entry *e = &tab->Handles[i];
+        HANDLE h = (HANDLE)e->HandleValue;
+        if (e->UniqueProcessId != pid) continue;
+        if (file_index >= 0 && e->ObjectTypeIndex != (USHORT)file_index) continue;
+        if (file_index < 0) {
+            char type[32];
+            int j, known = 0;
+            for (j = 0; j < n_not_file; j++) if (not_file[j] == e->ObjectTypeIndex) known = 1;
+            if (known) continue;
+            churn__win_type_name(h, type, sizeof type);
+            if (strcmp(type, "File") != 0) {
+                if (type[0] && n_not_file < CHURN__ARRAY_LEN(not_file)) not_file[n_not_file++] = e->ObjectTypeIndex;
+                continue;
+            }
+            file_index = e->ObjectTypeIndex;
+        }
+        if (GetFileType(h) != FILE_TYPE_PIPE) continue;
+        memset(&job->items[job->count], 0, sizeof job->items[0]);
+        job->items[job->count].raw = e->HandleValue;
+        job->items[job->count++].kind = 2;
+    }
+    CHURN_FREE(tab);
+    answered = churn__win_name_run(job, 2000);
+    if (answered < job->count) rc = CHURN_E_TIMEOUT;
+    for (k = 0; k < answered; k++) if (job->items[k].sock_type == SOCK_STREAM) ns++;
+    if (ns > 0 && want_close_wait && rc == CHURN_OK) {
+        /* the system TCP table only when we hold TCP sockets: it is the costly part */
+        churn__sock_table rows;
+        memset(&rows, 0, sizeof rows);
+        rc = churn__win_tcp_rows(-1, &rows);
+        for (k = 0; rc == CHURN_OK && k < answered; k++) {
+            const churn__sock_entry *r = churn__win_match_row(&job->items[k], &rows);
+            if (r && r->state == CHURN__TCP_CLOSE_WAIT) ncw++;
+        }
+        CHURN_FREE(rows.items);
+    }
+    if (job->refs == 0) job->refs = 1; /* never started */
+    churn__win_name_job_release(job);
+    *sockets = ns;
+    *close_wait = ncw;
+    return rc;
+}
+
+typedef struct churn__win_type_cache {
+    USHORT index[64];
+    char name[64][32];
+    int count;
+} churn__win_type_cache;
+
+CHURN__PRIV const char *churn__win_cached_type(const churn__win_type_cache *c, USHORT index) {
+    int i;
+    for (i = 0; i < c->count; i++) if (c->index[i] == index) return c->name[i];
+    return NULL;
+}
+
+CHURN__PRIV int churn__win_threads(long pid, churn_inventory *out) {
+    const churn__win_api *api = churn__win_api_get();
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+    THREADENTRY32 te;
+    int cap = 0;
+    if (snap == INVALID_HANDLE_VALUE) return churn__win_error_code(GetLastError());
+    te.dwSize = sizeof te;
+    if (Thread32First(snap, &te)) {
+        do {
+            churn_thread_info *t;
+            if (te.th32OwnerProcessID != (DWORD)pid) { te.dwSize = sizeof te; continue; }
+            if (churn__grow((void **)&out->threads, &cap, out->thread_count, sizeof(*out->threads)) != CHURN_OK) {
+                CloseHandle(snap);
+                return CHURN_E_NOMEM;
+            }
+            t = &out->threads[out->thread_count++];
+            memset(t, 0, sizeof(*t));
+            t->tid = (long long)te.th32ThreadID;
+            if (api->GetThreadDescription) {
+                HANDLE th = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, te.th32ThreadID);
+                if (th) {
+                    PWSTR desc = NULL;
+                    if (SUCCEEDED(api->GetThreadDescription(th, &desc)) && desc) {
+                        churn__win_utf8(t->name, sizeof t->name, desc, -1);
+                        LocalFree(desc);
+                    }
+                    CloseHandle(th);
+                }
+            }
+            te.dwSize = sizeof te;
+        } while (Thread32Next(snap, &te));
+    }
+    CloseHandle(snap);
+    return CHURN_OK;
+}
+
+CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
+    int self = pid == churn__os_pid();
+    HANDLE proc = NULL, me = GetCurrentProcess();
+    int rc, cap = 0;
+    churn__nt_handle_table *tab;
+    churn__sock_table tcp;
+    churn__win_type_cache types;
+    churn__win_name_job *job = NULL;
+    int *job_slot = NULL; /* inventory index of each job item */
+    ULONG_PTR i;
+
+    if (self) {
+        proc = me;
+    } else {
+        rc = churn__win_open(pid, PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_DUP_HANDLE,
+                             PROCESS_QUERY_LIMITED_INFORMATION, &proc);
+        if (rc != CHURN_OK) return rc;
+    }
+    memset(&tcp, 0, sizeof tcp);
+    memset(&types, 0, sizeof types);
+
+    tab = churn__win_handle_table();
+    if (tab) {
+        job = (churn__win_name_job *)CHURN_MALLOC(sizeof *job);
+        if (job) {
+            memset(job, 0, sizeof *job);
+            job->items = (churn__win_name_item *)CHURN_MALLOC(sizeof(*job->items) * (tab->NumberOfHandles + 1));
+            job_slot = (int *)CHURN_MALLOC(sizeof(int) * (tab->NumberOfHandles + 1));
+            if (!job->items || !job_slot) { CHURN_FREE(job->items); CHURN_FREE(job); job = NULL; }
+        }
+        for (i = 0; i < tab->NumberOfHandles; i++) {
+            const churn__nt_handle_entry *e = &tab->Handles[i];
+            churn_handle_info *hi;
+            HANDLE dup = NULL, use;
+            const char *type;
+            char type_buf[32];
+            if (e->UniqueProcessId != (ULONG_PTR)pid) continue;
+            if (churn__grow((void **)&out->handles, &cap, out->handle_count, sizeof(*out->handles)) != CHURN_OK) {
+                rc = CHURN_E_NOMEM;
+                goto done;
+            }
+            hi = &out->handles[out->handle_count];
+            memset(hi, 0, sizeof(*hi));
+            hi->id = (long long)e->HandleValue;
+            hi->object = (unsigned long long)(ULONG_PTR)e->Object;
+            /* a handle valid in our process: the original (self) or a duplicate */
+            if (self) {
+                use = (HANDLE)e->HandleValue;
+            } else {
+                if (!DuplicateHandle(proc, (HANDLE)e->HandleValue, me, &dup, 0, FALSE, DUPLICATE_SAME_ACCESS)) dup = NULL;
+                use = dup;
+            }
+            type = churn__win_cached_type(&types, e->ObjectTypeIndex);
+            if (!type && use) {
+                churn__win_type_name(use, type_buf, sizeof type_buf);
+                if (type_buf[0] && types.count < CHURN__ARRAY_LEN(types.index)) {
+                    types.index[types.count] = e->ObjectTypeIndex;
+                    churn__copyz(types.name[types.count], sizeof types.name[0], type_buf);
+                    type = types.name[types.count++];
+                } else if (type_buf[0]) {
+                    type = type_buf;
+                }
+            }
+            if (!type) {
+                churn__copyz(hi->kind, sizeof hi->kind, "other");
+                snprintf(hi->detail, sizeof hi->detail, "type #%u", (unsigned)e->ObjectTypeIndex);
+            } else if (strcmp(type, "File") == 0) {
+                DWORD ft = use ? GetFileType(use) : FILE_TYPE_UNKNOWN; /* device type only: never blocks */
+                int item_kind = -1;
+                churn__copyz(hi->kind, sizeof hi->kind, "file");
+                churn__copyz(hi->detail, sizeof hi->detail, "File");
+                if (ft == FILE_TYPE_CHAR) {
+                    churn__copyz(hi->kind, sizeof hi->kind, "tty");
+                    churn__copyz(hi->detail, sizeof hi->detail, "File (character device)");
+                } else if (ft == FILE_TYPE_PIPE) {
+                    /* sockets are \Device\Afd files that GetFileType calls pipes: our own
+                       are probed with Winsock, another process's are told by name */
+                    churn__copyz(hi->kind, sizeof hi->kind, "pipe");
+                    churn__copyz(hi->detail, sizeof hi->detail, "File (pipe)");
+                    item_kind = self ? 2 : 1;
+                } else if (ft == FILE_TYPE_DISK) {
+                    item_kind = 0;
+                }
+                if (item_kind >= 0 && job && use) {
+                    churn__win_name_item *it = &job->items[job->count];
+                    HANDLE own = NULL;
+                    if (item_kind == 2) own = NULL; /* probed as is: see churn__win_name_item */
+                    else if (dup) { own = dup; dup = NULL; } /* the job takes the duplicate */
+                    else if (!DuplicateHandle(me, use, me, &own, 0, FALSE, DUPLICATE_SAME_ACCESS)) own = NULL;
+                    if (own || item_kind == 2) {
+                        memset(it, 0, sizeof(*it));
+                        it->raw = e->HandleValue;
+                        it->dup = own;
+                        it->kind = item_kind;
+                        job_slot[job->count++] = out->handle_count;
+                    }
+                }
+            } else {
+                char name[200];
+                churn__win_lower_kind(hi->kind, sizeof hi->kind, type);
+                name[0] = '\0';
+                if (use) {
+                    if (strcmp(type, "Process") == 0) {
+                        DWORD p = GetProcessId(use);
+                        if (p) snprintf(name, sizeof name, "pid %lu", (unsigned long)p);
+                    } else if (strcmp(type, "Thread") == 0) {
+                        DWORD t = GetThreadId(use);
+                        if (t) snprintf(name, sizeof name, "tid %lu", (unsigned long)t);
+                    } else {
+                        churn__win_object_name(use, name, sizeof name);
+                    }
+                }
+                if (name[0]) snprintf(hi->detail, sizeof hi->detail, "%s %s", type, name);
+                else churn__copyz(hi->detail, sizeof hi->detail, type);
+            }
+            if (dup) CloseHandle(dup);
+            out->handle_count++;
+        }
+        if (job) {
+            int answered = churn__win_name_run(job, 2000), k;
+            for (k = 0; k < answered; k++) {
+                if (job->items[k].kind == 2 && job->items[k].sock_type == SOCK_STREAM && job->items[k].bound) {
+                    /* the system TCP table (every row: ours are matched by endpoints), only
+                       when we hold a bound TCP socket: it is the costly part */
+                    churn__win_tcp_rows(-1, &tcp);
+                    break;
+                }
+            }
+            for (k = 0; k < answered && k < job->count; k++) {
+                churn_handle_info *hi = &out->handles[job_slot[k]];
+                const char *n = job->items[k].name;
+                if (job->items[k].kind == 2) {
+                    if (job->items[k].sock_type) {
+                        churn__copyz(hi->kind, sizeof hi->kind, "socket");
+                        churn__win_describe_probe(&job->items[k], &tcp, hi->detail, sizeof hi->detail);
+                    }
+                    continue;
+                }
+                if (!n[0]) continue;
+                if (job->items[k].kind == 0) {
+                    churn__copyz(hi->detail, sizeof hi->detail, n);
+                    if (job->items[k].is_dir) churn__copyz(hi->kind, sizeof hi->kind, "dir");
+                } else if (strncmp(n, "\\Device\\Afd", 11) == 0) {
+                    churn__copyz(hi->kind, sizeof hi->kind, "socket");
+                    snprintf(hi->detail, sizeof hi->detail, "socket %s", n);
+                } else {
+                    snprintf(hi->detail, sizeof hi->detail, "File %s", n);
+                }
+            }
+            for (; k < job->count; k++) {
+                churn_handle_info *hi = &out->handles[job_slot[k]];
+                churn__cat(hi->detail, sizeof hi->detail,
+                           job->items[k].kind == 2 ? " (socket probe timed out)" : " (name query timed out)");
+            }
+        }
+    } else {
+        out->skipped++; /* no handle table: the handle list is empty, say so */
+    }
+    rc = churn__win_threads(pid, out);
+done:
+    if (job) {
+        if (job->refs == 0) job->refs = 1; /* never started */
+        churn__win_name_job_release(job);
+    }
+    CHURN_FREE(job_slot);
+    CHURN_FREE(tab);
+    CHURN_FREE(tcp.items);
+    if (!self) {
+        if (rc == CHURN_OK && !churn__win_alive(proc)) rc = CHURN_E_NOPROC;
+        CloseHandle(proc);
+    }
+    return rc;
+}
+
+/* ---- platform description and atomic writes ---- */
+CHURN__PRIV const char *churn__os_platform(void) { return "windows"; }
+
+CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
+    const churn__win_api *api = churn__win_api_get();
+    churn__os_version v;
+    SYSTEM_INFO si;
+    const char *arch = NULL;
+    char buf[64];
+    churn__copyz(out, cap, "Windows");
+    memset(&v, 0, sizeof v);
+    v.dwOSVersionInfoSize = sizeof v;
+    if (api->RtlGetVersion && CHURN__NT_OK(api->RtlGetVersion(&v))) {
+        snprintf(buf, sizeof buf, " %lu.%lu.%lu", (unsigned long)v.dwMajorVersion, (unsigned long)v.dwMinorVersion,
+                 (unsigned long)v.dwBuildNumber);
+        churn__cat(out, cap, buf);
+    }
+    GetNativeSystemInfo(&si);
+    switch (si.wProcessorArchitecture) {
+        case PROCESSOR_ARCHITECTURE_AMD64: arch = "x86_64"; break;
+        case PROCESSOR_ARCHITECTURE_INTEL: arch = "x86"; break;
+#ifdef PROCESSOR_ARCHITECTURE_ARM64
+        case PROCESSOR_ARCHITECTURE_ARM64: arch = "arm64"; break;
+#endif
+        case PROCESSOR_ARCHITECTURE_ARM: arch = "arm"; break;
+        default: break;
+    }
+    if (arch) { churn__cat(out, cap, " "); churn__cat(out, cap, arch); }
+}
+
+/* UTF-8 -> UTF-16, allocated (caller frees); NULL on invalid input or no memory. */
+CHURN__PRIV WCHAR *churn__win_wide(const char *s, size_t extra) {
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    WCHAR *w;
+    if (n <= 0) return NULL;
+    w = (WCHAR *)CHURN_MALLOC(((size_t)n + extra) * sizeof(WCHAR));
+    if (!w) return NULL;
+    if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) { CHURN_FREE(w); return NULL; }
+    return w;
+}
+
+/* Atomic replace: temp file in the same directory, FlushFileBuffers, MoveFileExW with
+   MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH. On error the temp file is deleted
+   and the old file is untouched. */
+CHURN__PRIV int churn__os_write_atomic(const char *path, const char *data, size_t len) {
+    WCHAR *wpath, *tmp;
+    size_t wlen, base, k;
+    HANDLE f = INVALID_HANDLE_VALUE;
+    int rc = CHURN_OK, attempt;
+    size_t off = 0;
+    static const WCHAR hex[] = L"0123456789abcdef";
+    size_t plen = strlen(path);
+    if (plen == 0 || path[plen - 1] == '/' || path[plen - 1] == '\\') return CHURN_E_INVAL;
+    wpath = churn__win_wide(path, 0);
+    if (!wpath) return CHURN_E_INVAL;
+    wlen = wcslen(wpath);
+    tmp = (WCHAR *)CHURN_MALLOC((wlen + 48) * sizeof(WCHAR));
+    if (!tmp) { CHURN_FREE(wpath); return CHURN_E_NOMEM; }
+    for (base = wlen; base > 0 && wpath[base - 1] != L'\\' && wpath[base - 1] != L'/' && wpath[base - 1] != L':'; base--) {}
+    for (attempt = 0; attempt < 16 && f == INVALID_HANDLE_VALUE; attempt++) {
+        /* "<dir>\.<base>.tmp-<pid>-<nonce>" */
+        unsigned long long nonce = (unsigned long long)(churn__os_now() * 1e9) ^ ((unsigned long long)(size_t)&f << 16) ^
+                                   ((unsigned long long)GetCurrentThreadId() << 40) ^
+                                   (unsigned long long)attempt * 0x9E3779B97F4A7C15ULL;
+        size_t w = 0;
+        unsigned long pid = (unsigned long)GetCurrentProcessId();
+        WCHAR pid_s[16];
+        int np = 0;
+        memcpy(tmp, wpath, base * sizeof(WCHAR));
+        w = base;
+        tmp[w++] = L'.';
+        memcpy(tmp + w, wpath + base, (wlen - base) * sizeof(WCHAR));
+        w += wlen - base;
+        tmp[w++] = L'.'; tmp[w++] = L't'; tmp[w++] = L'm'; tmp[w++] = L'p'; tmp[w++] = L'-';
+        do { pid_s[np++] = hex[pid % 10]; pid /= 10; } while (pid && np < 15);
+        while (np > 0) tmp[w++] = pid_s[--np];
+        tmp[w++] = L'-';
+        for (k = 0; k < 16; k++) tmp[w++] = hex[(nonce >> (k * 4)) & 15];
+        tmp[w] = 0;
+        f = CreateFileW(tmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (f == INVALID_HANDLE_VALUE && GetLastError() != ERROR_FILE_EXISTS && GetLastError() != ERROR_ALREADY_EXISTS) break;
+    }
+    if (f == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+        rc = e == ERROR_ACCESS_DENIED ? CHURN_E_PERM : CHURN_E_IO;
+        goto out;
+    }
+    while (off < len) {
+        DWORD chunk = (DWORD)(len - off > 0x40000000u ? 0x40000000u : len - off), wrote = 0;
+        if (!WriteFile(f, data + off, chunk, &wrote, NULL) || wrote == 0) { rc = CHURN_E_IO; goto fail; }
+        off += wrote;
+    }
+    if (!FlushFileBuffers(f)) { rc = CHURN_E_IO; goto fail; }
+    if (!CloseHandle(f)) { f = INVALID_HANDLE_VALUE; rc = CHURN_E_IO; goto fail; }
+    f = INVALID_HANDLE_VALUE;
+    if (!MoveFileExW(tmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+        rc = GetLastError() == ERROR_ACCESS_DENIED ? CHURN_E_PERM : CHURN_E_IO;
+        goto fail;
+    }
+    goto out;
+fail:
+    if (f != INVALID_HANDLE_VALUE) CloseHandle(f);
+    DeleteFileW(tmp);
+out:
+    CHURN_FREE(tmp);
+    CHURN_FREE(wpath);
+    return rc;
+}
 #endif /* CHURN__WINDOWS */
 
 /* >>snapshot macos ===========================================================================
@@ -3203,7 +4434,7 @@ CHURN__PRIV churn__sock churn__sock_open(int family) {
 #endif
     return s;
 }
-#define CHURN__E_INPROGRESS(e) ((e) == EINPROGRESS || (e) == EALREADY)
+#define CHURN__E_INPROGRESS(e) ((e) == EINPROGRESS || (e) == EALREADY || (e) == EAGAIN)
 #define CHURN__E_AGAIN(e) ((e) == EAGAIN || (e) == EWOULDBLOCK || (e) == EINTR)
 #define CHURN__E_REFUSED(e) ((e) == ECONNREFUSED)
 #define CHURN__E_RESET(e) ((e) == ECONNRESET || (e) == EPIPE || (e) == ECONNABORTED)
@@ -3217,7 +4448,56 @@ CHURN__PRIV churn__sock churn__sock_open(int family) {
 #endif
 #endif
 #if defined(CHURN__WINDOWS)
-/* CHURN-WINDOWS-SOCKET-SHIM */
+/* >>socket shim windows: the same names as the POSIX shim above */
+/* Winsock. Sockets are non-blocking (FIONBIO) and not inheritable; WSAPoll multiplexes.
+   WSAStartup runs once per process (InitOnceExecuteOnce) and is never undone: a
+   WSACleanup behind the caller's back would break the caller's own sockets.
+   Known limit: before Windows 10 2004, WSAPoll does not report a refused non-blocking
+   connect (the cycle ends timed_out, not refused); Windows also retries a refused SYN
+   for about 2 s on loopback. */
+typedef SOCKET churn__sock;
+typedef WSAPOLLFD churn__pollfd;
+#define CHURN__BAD_SOCK INVALID_SOCKET
+#define CHURN__SEND_FLAGS 0
+
+static INIT_ONCE churn__wsa_once = INIT_ONCE_STATIC_INIT;
+static int churn__wsa_rc; /* written once inside the init-once callback */
+CHURN__PRIV BOOL CALLBACK churn__wsa_init(PINIT_ONCE once, PVOID param, PVOID *context) {
+    WSADATA wd;
+    (void)once; (void)param; (void)context;
+    churn__wsa_rc = WSAStartup(MAKEWORD(2, 2), &wd) == 0 ? CHURN_OK : CHURN_E_UNSUPPORTED;
+    return TRUE;
+}
+CHURN__PRIV int churn__net_init(void) {
+    if (!InitOnceExecuteOnce(&churn__wsa_once, churn__wsa_init, NULL, NULL)) return CHURN_E_UNSUPPORTED;
+    return churn__wsa_rc;
+}
+CHURN__PRIV int churn__sock_err(void) { return WSAGetLastError(); }
+CHURN__PRIV int churn__poll(churn__pollfd *p, int n, int ms) { return WSAPoll(p, (ULONG)n, ms); }
+CHURN__PRIV void churn__sock_close(churn__sock s) { closesocket(s); }
+CHURN__PRIV churn__sock churn__sock_open(int family) {
+    u_long one = 1;
+    churn__sock s = socket(family, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET) return s;
+    if (ioctlsocket(s, FIONBIO, &one) != 0) {
+        int e = WSAGetLastError();
+        closesocket(s);
+        WSASetLastError(e);
+        return INVALID_SOCKET;
+    }
+    SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
+    return s;
+}
+#define CHURN__E_INPROGRESS(e) ((e) == WSAEWOULDBLOCK || (e) == WSAEINPROGRESS || (e) == WSAEALREADY)
+#define CHURN__E_AGAIN(e) ((e) == WSAEWOULDBLOCK || (e) == WSAEINTR)
+#define CHURN__E_REFUSED(e) ((e) == WSAECONNREFUSED)
+#define CHURN__E_RESET(e) ((e) == WSAECONNRESET || (e) == WSAECONNABORTED || (e) == WSAESHUTDOWN)
+#define CHURN__E_TIMEDOUT(e) ((e) == WSAETIMEDOUT)
+#define CHURN__E_INTR(e) ((e) == WSAEINTR)
+/* WSAPoll has no POLLRDHUP; it reports a peer's orderly close as POLLHUP ("disconnected"). */
+#define CHURN__POLL_PEER_CLOSED 0
+#define CHURN__E_NOFD(e) ((e) == WSAEMFILE || (e) == WSAENOBUFS)
+/* <<socket shim windows */
 #endif
 
 CHURN__PRIV void churn__sock_reset(churn__sock s) {
@@ -3717,7 +4997,7 @@ CHURN__PRIV int churn__start(churn__engine *e, churn__slot *s, int profile, doub
     while (rc != 0 && CHURN__E_INTR(churn__sock_err()));
     if (rc == 0) { churn__connected(e, s, now); if (s->state == CHURN__S_SENDING) churn__try_send(e, s); return 0; }
     rc = churn__sock_err();
-    if (CHURN__E_INPROGRESS(rc) || rc == EAGAIN) return 0;
+    if (CHURN__E_INPROGRESS(rc)) return 0;
     churn__finish(e, s, churn__outcome_of_error(rc), 0);
     return 0;
 }

@@ -1,26 +1,22 @@
 # mk/windows.mk - the Windows port, cross-compiled with mingw-w64 and run under wine.
 #
-#   make test-windows   assemble build/win/churn.h (churn.h + wip/windows/*.inc, see
-#                       wip/windows/assemble.sh), build the Windows compile matrix (C99, C11,
+#   make test-windows   check the Windows socket shim names, build the Windows compile matrix (C99, C11,
 #                       CHURN_NO_NET, CHURN_NO_STDIO, CHURN_STATIC, C99 and C++11 with
 #                       <windows.h> included first), build tests/windows/test_windows.exe and run everything under
 #                       wine, headless; the test exit codes gate.
 #
 # Debian: apt-get install gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
-# Once the Windows code is spliced into churn.h, WIN_HEADER can point at churn.h itself:
-#   make test-windows WIN_HEADER=churn.h
 
 WIN_CC      ?= x86_64-w64-mingw32-gcc
 WIN_CXX     ?= x86_64-w64-mingw32-g++
 WINE        ?= wine
 WINESERVER  ?= wineserver
 WIN_BUILD   := $(BUILD)/win
-WIN_HEADER  ?= $(WIN_BUILD)/churn.h
+WIN_HEADER  ?= churn.h
 WIN_WARN    := -Wall -Wextra -Wpedantic -Werror
 WIN_LIBS    := -lws2_32
 WIN_PREFIX  := $(abspath $(WIN_BUILD))/wineprefix
 WIN_INC     := -I$(dir $(WIN_HEADER))
-WIN_SRCS    := $(wildcard wip/windows/*.inc) wip/windows/assemble.sh
 # wine: private prefix, no debug chatter, no crash dialog/debugger (a crash exits non-zero)
 WINE_ENV    := WINEPREFIX=$(WIN_PREFIX) WINEDEBUG=-all WINEDLLOVERRIDES="winedbg.exe=d;mscoree=d;mshtml=d" DISPLAY=
 WIN_TIMEOUT ?= 180
@@ -28,11 +24,6 @@ WIN_TIMEOUT ?= 180
 .PHONY: test-windows win-compile win-tests win-shim-check
 $(WIN_BUILD):
 	@mkdir -p $@
-
-# The test copy of the header: churn.h with the three Windows markers replaced.
-$(WIN_BUILD)/churn.h: churn.h $(WIN_SRCS) | $(WIN_BUILD)
-	@bash wip/windows/assemble.sh churn.h $@
-	@echo "  gen    $@ (churn.h + wip/windows/*.inc)"
 
 WIN_EXES :=
 # WIN_MATRIX(name, compiler + flags, source)
@@ -59,11 +50,11 @@ $(WIN_BUILD)/test_windows.exe: tests/windows/test_windows.c tests/churn_test.h $
 # Every name the POSIX socket shim defines (churn__*/CHURN__* functions, types, macros)
 # must be defined by wip/windows/socket_shim.inc too: catches a new shim name early.
 win-shim-check:
-	@names=$$(awk '/^\/\* ---- socket shim/{on=1} /CHURN-WINDOWS-SOCKET-SHIM/{on=0} on' churn.h | \
+	@names=$$(awk '/^\/\* ---- socket shim/{on=1} /^#if defined\(CHURN__WINDOWS\)/{on=0} on' churn.h | \
 	   grep -oE '^(typedef [^;]* (churn__[a-z_]+);|#define (CHURN__[A-Z_]+)|CHURN__PRIV [a-z_ *]+(churn__[a-z_]+)\()' | \
 	   grep -oE '(churn__|CHURN__)[A-Za-z_]+' | grep -v '^CHURN__PRIV$$' | sort -u); \
-	 missing=""; for n in $$names; do grep -q "$$n" wip/windows/socket_shim.inc || missing="$$missing $$n"; done; \
-	 if [ -n "$$missing" ]; then echo "  FAIL   socket_shim.inc lacks:$$missing"; exit 1; fi; \
+	 missing=""; for n in $$names; do awk '/>>socket shim windows/{on=1} /<<socket shim windows/{on=0} on' churn.h | grep -q "$$n" || missing="$$missing $$n"; done; \
+	 if [ -n "$$missing" ]; then echo "  FAIL   the Windows socket shim in churn.h lacks:$$missing"; exit 1; fi; \
 	 echo "  ok     socket shim: $$(echo $$names | wc -w) names, all defined for Windows"
 
 # clang's warnings too, when clang is installed: syntax-only against the mingw-w64 headers.
