@@ -111,10 +111,10 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/churn_impl.o churn.h tests/churn_test.h | $
 tests: $(TEST_BINS)
 
 test: tests examples
-	@bash tests/run.sh
+	@bash tests/run.sh --bin-dir $(BUILD)/tests
 
 soak: tests
-	@CHURN_SOAK=1 CHURN_TEST_TIMEOUT=$${CHURN_TEST_TIMEOUT:-3600} bash tests/run.sh --no-scripts
+	@CHURN_SOAK=1 CHURN_TEST_TIMEOUT=$${CHURN_TEST_TIMEOUT:-3600} bash tests/run.sh --no-scripts --bin-dir $(BUILD)/tests
 
 # ---- examples and benches -----------------------------------------------------------------
 define EXAMPLE_RULE
@@ -175,7 +175,7 @@ $(CB)/$1: $3 $(MATRIX_DEPS) | $(CB)
 	@echo "  build  $1: $2 $3"
 	@$2 $(WARN) $3 -o $$@ $(MATRIX_LIBS)
 $(CB)/$1.ok: $(CB)/$1
-	@./$$< && touch $$@ || { s=$$$$?; echo "  FAIL   $1: exited with status $$$$s (see tests/compile/smoke.h)"; exit 1; }
+	@$$< && touch $$@ || { s=$$$$?; echo "  FAIL   $1: exited with status $$$$s (see tests/compile/smoke.h)"; exit 1; }
 	@echo "  ran    $1"
 MATRIX_OKS += $(CB)/$1.ok
 endef
@@ -213,7 +213,7 @@ $(CB)/no-libs: $(TC)/impl.c $(MATRIX_DEPS) | $(CB)
 	@echo "  build  no-libs: $(GCC) -std=c99 $(TC)/impl.c (no -lm, no -pthread)"
 	@$(GCC) -std=c99 $(WARN) $(TC)/impl.c -o $@
 $(CB)/no-libs.ok: $(CB)/no-libs
-	@./$< && touch $@ || { s=$$?; echo "  FAIL   no-libs: exited with status $$s"; exit 1; }
+	@$< && touch $@ || { s=$$?; echo "  FAIL   no-libs: exited with status $$s"; exit 1; }
 	@echo "  ran    no-libs"
 MATRIX_OKS += $(CB)/no-libs.ok
 
@@ -225,7 +225,7 @@ $(CB)/multistd: $(TC)/std_c99.c $(TC)/std_c11.c $(TC)/std_cpp11.cpp $(MATRIX_DEP
 	@$(GXX) -std=c++11 $(WARN) -c $(TC)/std_cpp11.cpp -o $(CB)/std_cpp11.o
 	@$(GXX) $(CB)/std_c99.o $(CB)/std_c11.o $(CB)/std_cpp11.o -o $@ $(MATRIX_LIBS)
 $(CB)/multistd.ok: $(CB)/multistd
-	@./$< && touch $@ || { s=$$?; echo "  FAIL   multistd: exited with status $$s"; exit 1; }
+	@$< && touch $@ || { s=$$?; echo "  FAIL   multistd: exited with status $$s"; exit 1; }
 	@echo "  ran    multistd"
 MATRIX_OKS += $(CB)/multistd.ok
 
@@ -459,7 +459,7 @@ check-valgrind: tests
 	@if [ -z "$(VALGRIND_PRESENT)" ]; then echo "SKIP: none of VALGRIND_TESTS ($(VALGRIND_TESTS)) exists yet"; \
 	 elif $(call have,$(VALGRIND)); then \
 	  CHURN_TEST_TOOL=valgrind CHURN_TEST_TIMEOUT=$${CHURN_TEST_TIMEOUT:-600} \
-	    bash tests/run.sh --no-scripts --fd-check --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" $(VALGRIND_PRESENT); fi
+	    bash tests/run.sh --no-scripts --bin-dir $(BUILD)/tests --fd-check --wrap "$(VALGRIND) $(VALGRIND_FLAGS)" $(VALGRIND_PRESENT); fi
 
 check-tsan:
 	@if [ -z "$(TSAN_PRESENT)" ]; then echo "SKIP: none of TSAN_TESTS ($(TSAN_TESTS)) exists yet"; \
