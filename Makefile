@@ -276,7 +276,7 @@ desc_check-symbols   := exported symbols: nm -g --defined-only shows only churn_
 desc_check-namespace := declarations namespace: churn.h adds only CHURN_* macros beyond <stddef.h>/<stdio.h>
 desc_check-install   := make install into a staging dir, then build with pkg-config --cflags --libs churn
 desc_check-cmake     := CMake consumer: add_subdirectory, FetchContent(SOURCE_DIR), find_package of an install
-desc_check-cppcheck  := cppcheck --enable=warning,performance,portability over the implementation
+desc_check-cppcheck  := cppcheck --enable=warning,performance,portability over the implementation (Linux, NO_NET+NO_STDIO, Windows, macOS)
 desc_check-analyze   := clang --analyze -analyzer-werror over the implementation
 desc_check-asan-gcc  := the test suite under ASan+UBSan, built with gcc
 desc_check-asan-clang:= the test suite under ASan+UBSan, built with clang
@@ -430,12 +430,19 @@ CPPCHECK_FLAGS := --error-exitcode=1 --enable=warning,performance,portability --
                   -DCHURN_IMPLEMENTATION -D_GNU_SOURCE -I. --suppress=missingIncludeSystem \
                   --suppress=readdirCalled --quiet \
                   $(foreach l,$(CPPCHECK_INF_LINES),--suppress=incorrectLogicOperator:churn.h:$l)
+CPPCHECK_WIN_FLAGS := $(filter-out --library=posix --platform=unix64 -D__linux__ -D__GNUC__ -D__x86_64__ -D_GNU_SOURCE,$(CPPCHECK_FLAGS)) \
+                  --library=windows --platform=win64 -D_WIN32 -D_WIN64 -D__MINGW32__
+CPPCHECK_MAC_FLAGS := $(filter-out -D__linux__ -D_GNU_SOURCE,$(CPPCHECK_FLAGS)) -D__APPLE__ -D__MACH__
 check-cppcheck:
 	@if $(call have,$(CPPCHECK)); then \
 	  echo "  $(CPPCHECK) $(CPPCHECK_FLAGS) tests/churn_impl.c"; \
 	  $(CPPCHECK) $(CPPCHECK_FLAGS) tests/churn_impl.c || exit 1; \
 	  echo "  ... and with -DCHURN_NO_NET -DCHURN_NO_STDIO"; \
 	  $(CPPCHECK) $(CPPCHECK_FLAGS) -DCHURN_NO_NET -DCHURN_NO_STDIO tests/churn_impl.c || exit 1; \
+	  echo "  ... and the Windows sections (--platform=win64 -D_WIN32)"; \
+	  $(CPPCHECK) $(CPPCHECK_WIN_FLAGS) tests/churn_impl.c || exit 1; \
+	  echo "  ... and the macOS sections (-D__APPLE__ -D__MACH__)"; \
+	  $(CPPCHECK) $(CPPCHECK_MAC_FLAGS) tests/churn_impl.c || exit 1; \
 	  echo "  ok     cppcheck clean"; fi
 
 # The implementation lives in a header, and the analyzer skips functions defined in headers
