@@ -11,6 +11,9 @@
 #   make soak           run the test binaries with CHURN_SOAK=1
 #   make install        churn.h -> $(DESTDIR)$(PREFIX)/include, churn.pc -> .../lib/pkgconfig
 #   make uninstall | clean
+#   make test-windows   the Windows port under wine (mk/windows.mk)
+#   make check-macos    the macOS port, build-verified with zig cc (mk/macos.mk)
+#   KEEP_GOING=1        check-all runs every stage, then fails listing the failed ones
 #
 # Layout: build/churn_impl.o (tests/churn_impl.c), build/tests/test_* (tests/test_*.c),
 # build/<example> (examples/*.c; churn_gate.c -> build/churn-gate), build/bench/<name>,
