@@ -759,12 +759,22 @@ CHURN_DEF void churn_summary_fprint(const churn_result *r, FILE *f);
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/resource.h>
+/* sock_diag needs the kernel's uapi headers; a musl toolchain without them (Debian's
+   musl-gcc) falls back to the /proc/P/net text tables, slower but complete */
+#if defined(__has_include)
+#if __has_include(<linux/inet_diag.h>) && __has_include(<linux/unix_diag.h>) && __has_include(<linux/rtnetlink.h>)
+#define CHURN__SOCK_DIAG 1
+#endif
+#else
+#define CHURN__SOCK_DIAG 1
+#endif
+#if defined(CHURN__SOCK_DIAG)
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/inet_diag.h>
 #include <linux/unix_diag.h>
 #include <linux/rtnetlink.h>
-#include <linux/sockios.h>
+#endif
 #endif
 
 #if defined(CHURN__DECLARE_CLOCK)
@@ -1217,6 +1227,7 @@ CHURN__PRIV double churn__os_now(void) {
 CHURN__PRIV long churn__read_small(const char *path, char *buf, size_t cap) {
     int fd = churn__open_cloexec(path, O_RDONLY);
     size_t len = 0;
+    if (cap > 0) buf[0] = '\0'; /* callers may parse it whatever happened */
     if (fd < 0) return -errno;
     while (len + 1 < cap) {
         ssize_t n = read(fd, buf + len, cap - 1 - len);
@@ -1332,6 +1343,14 @@ CHURN__PRIV void churn__fd_scan_free(churn__fd_scan *sc) {
     sc->inodes = NULL;
 }
 
+typedef struct churn__diag_ctx {
+    const unsigned long long *only; /* sorted inodes to keep */
+    int only_count;
+    int family, protocol;
+    churn__sock_table *out;
+} churn__diag_ctx;
+
+#if defined(CHURN__SOCK_DIAG)
 /* One sock_diag dump: sends req, hands every SOCK_DIAG_BY_FAMILY message to on_msg until
    NLMSG_DONE. Bounded by a 2 s deadline; the netlink fd is closed before return. */
 typedef int (*churn__diag_fn)(void *ctx, const struct nlmsghdr *h);
@@ -1376,12 +1395,6 @@ CHURN__PRIV int churn__linux_sock_diag(const void *req, size_t req_len, churn__d
     return rc;
 }
 
-typedef struct churn__diag_ctx {
-    const unsigned long long *only; /* sorted inodes to keep */
-    int only_count;
-    int family, protocol;
-    churn__sock_table *out;
-} churn__diag_ctx;
 
 CHURN__PRIV int churn__linux_inet_msg(void *vctx, const struct nlmsghdr *h) {
     churn__diag_ctx *c = (churn__diag_ctx *)vctx;
@@ -1423,6 +1436,14 @@ CHURN__PRIV int churn__linux_inet_diag(int family, int protocol, unsigned states
     c.only = only; c.only_count = only_count; c.family = family; c.protocol = protocol; c.out = out;
     return churn__linux_sock_diag(&msg, sizeof msg, churn__linux_inet_msg, &c);
 }
+#else
+CHURN__PRIV int churn__linux_inet_diag(int family, int protocol, unsigned states,
+                                       const unsigned long long *only, int only_count,
+                                       churn__sock_table *out) {
+    (void)family; (void)protocol; (void)states; (void)only; (void)only_count; (void)out;
+    return CHURN_E_UNSUPPORTED; /* no uapi headers at build time: text tables instead */
+}
+#endif /* CHURN__SOCK_DIAG */
 
 CHURN__PRIV const char *churn__parse_hex_endpoint(const char *p, int family, unsigned char *addr, int *port) {
     int words = family == AF_INET6 ? 4 : 1, w, b;
@@ -1720,8 +1741,8 @@ CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out)
                 /* no mm: a kernel thread, or a process that exited and waits to be reaped,
                    which is gone as far as measuring goes */
                 long pp;
-                char st = 0;
-                if (churn__linux_stat_state(pid, &pp, &st) != 0 || st == 'Z' || st == 'X') return CHURN_E_NOPROC;
+                char state = 0;
+                if (churn__linux_stat_state(pid, &pp, &state) != 0 || state == 'Z' || state == 'X') return CHURN_E_NOPROC;
             }
             if (size > 0) { /* kernel threads have no mm: all zero, so unknown */
                 if (CHURN__WANT(mask, CHURN_METRIC_VIRTUAL_BYTES)) out->value[CHURN_METRIC_VIRTUAL_BYTES] = size * page;
@@ -1829,10 +1850,11 @@ CHURN__PRIV int churn__linux_unix_table(long pid, const unsigned long long *only
 
 /* UNIX sockets with their names as raw bytes (a path may hold a newline, which the text
    table cannot carry): unix_diag in our namespace, /proc/P/net/unix otherwise. */
+#if defined(CHURN__SOCK_DIAG)
 CHURN__PRIV int churn__linux_unix_msg(void *vctx, const struct nlmsghdr *h) {
     churn__diag_ctx *c = (churn__diag_ctx *)vctx;
     const struct unix_diag_msg *d = (const struct unix_diag_msg *)NLMSG_DATA(h);
-    struct rtattr *a;
+    const struct rtattr *a;
     int alen;
     churn__sock_entry *e;
     if (!churn__has_ull(c->only, c->only_count, d->udiag_ino)) return CHURN_OK;
@@ -1842,7 +1864,7 @@ CHURN__PRIV int churn__linux_unix_msg(void *vctx, const struct nlmsghdr *h) {
     e->proto = 'x';
     e->family = d->udiag_type;
     alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*d)));
-    for (a = (struct rtattr *)(d + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+    for (a = (const struct rtattr *)(d + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
         if (a->rta_type == UNIX_DIAG_NAME) {
             const char *name = (const char *)RTA_DATA(a);
             size_t len = RTA_PAYLOAD(a);
@@ -1878,6 +1900,12 @@ CHURN__PRIV int churn__linux_unix_diag(const unsigned long long *only, int only_
     if (rc != CHURN_OK) out->count = start;
     return rc;
 }
+#else
+CHURN__PRIV int churn__linux_unix_diag(const unsigned long long *only, int only_count, churn__sock_table *out) {
+    (void)only; (void)only_count; (void)out;
+    return CHURN_E_UNSUPPORTED;
+}
+#endif /* CHURN__SOCK_DIAG */
 
 CHURN__PRIV int churn__linux_unix_sockets(long pid, const unsigned long long *only, int only_count,
                                           churn__sock_table *out) {
@@ -4330,7 +4358,7 @@ CHURN__API void churn_json_double(churn_json *j, double v) {
     int n;
     if (!j || j->error) return;
     churn__json_pre(j);
-    if (v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308) { churn__json_raw(j, "null", 4); return; }
+    if (!isfinite(v)) { churn__json_raw(j, "null", 4); return; } /* NaN, +-Inf: JSON has no spelling */
     if (v == 0) v = 0; /* -0.0 prints as 0 */
     n = snprintf(buf, sizeof buf, "%.17g", v);
     /* shortest of %.15g/%.17g that round-trips keeps reports readable and byte-stable */
