@@ -52,8 +52,8 @@ EXAMPLE_CFLAGS = -std=c99 $(WARN) -D_GNU_SOURCE -pthread $(OPT) $(SAN) -I.
 BENCH_CFLAGS   = -std=c99 $(WARN) -D_GNU_SOURCE -pthread -O2 -g -I.
 
 # Tests the valgrind and TSan stages run (whichever of them exist).
-VALGRIND_TESTS ?= test_snapshot test_inventory test_verdict test_json
-TSAN_TESTS     ?= test_threads
+VALGRIND_TESTS ?= test_snapshot test_inventory test_verdict test_json test_report
+TSAN_TESTS     ?= test_threads test_hardening
 
 SAN_ASAN   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_TSAN   := -fsanitize=thread
