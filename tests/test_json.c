@@ -4,9 +4,10 @@
    decoder (Unicode's "maximal subpart" rule): valid text passes unchanged, every invalid
    sequence becomes at least one U+FFFD and no valid character after it is swallowed. A few
    hundred deterministic random byte strings are also written into one document that a
-   strict checker here and Python's json module (strict UTF-8 decode, no NaN/Infinity) must
-   both accept. */
+   strict checker (json_check.h, shared with fuzz/fuzz_json.c) and Python's json module
+   (strict UTF-8 decode, no NaN/Infinity) must both accept. */
 #include "churn_test.h"
+#include "json_check.h"
 #include "../churn.h"
 
 #include <float.h>
@@ -54,316 +55,79 @@ static void sink_reset(sink *s) {
 
 static const char *sink_str(sink *s) { return s->buf ? s->buf : ""; }
 
-/* ---- byte buffer -------------------------------------------------------------------------- */
-
-typedef struct bbuf {
-    unsigned char *p;
-    size_t n, cap;
-} bbuf;
-
-static void bb_put(bbuf *b, const void *d, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 64;
-        while (b->n + n + 1 > nc) nc *= 2;
-        b->p = (unsigned char *)realloc(b->p, nc);
-        if (!b->p) abort();
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-static void bb_byte(bbuf *b, unsigned c) {
-    unsigned char x = (unsigned char)c;
-    bb_put(b, &x, 1);
-}
-static int bb_eq(const bbuf *a, const bbuf *b) {
-    return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
-}
-static void bb_free(bbuf *b) {
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-/* ---- reference UTF-8 decoder (Unicode Table 3-7, maximal subparts) -------------------------- */
-
-static size_t u8_next(const unsigned char *s, size_t n, int *ok, unsigned *cp) {
-    unsigned c = s[0], v, lo = 0x80, hi = 0xBF;
-    size_t need, i;
-    *ok = 0;
-    *cp = 0xFFFD;
-    if (c < 0x80) { *ok = 1; *cp = c; return 1; }
-    if (c >= 0xC2 && c <= 0xDF) { need = 1; v = c & 0x1F; }
-    else if (c == 0xE0) { need = 2; lo = 0xA0; v = c & 0x0F; }
-    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) { need = 2; v = c & 0x0F; }
-    else if (c == 0xED) { need = 2; hi = 0x9F; v = c & 0x0F; }
-    else if (c == 0xF0) { need = 3; lo = 0x90; v = c & 0x07; }
-    else if (c >= 0xF1 && c <= 0xF3) { need = 3; v = c & 0x07; }
-    else if (c == 0xF4) { need = 3; hi = 0x8F; v = c & 0x07; }
-    else return 1;
-    for (i = 1; i <= need; i++) {
-        unsigned b, l = i == 1 ? lo : 0x80, h = i == 1 ? hi : 0xBF;
-        if (i >= n) return i;
-        b = s[i];
-        if (b < l || b > h) return i;
-        v = (v << 6) | (b & 0x3F);
-    }
-    *ok = 1;
-    *cp = v;
-    return need + 1;
-}
-
-static void put_utf8(bbuf *b, unsigned cp) {
-    if (cp < 0x80) bb_byte(b, cp);
-    else if (cp < 0x800) { bb_byte(b, 0xC0 | (cp >> 6)); bb_byte(b, 0x80 | (cp & 0x3F)); }
-    else if (cp < 0x10000) {
-        bb_byte(b, 0xE0 | (cp >> 12)); bb_byte(b, 0x80 | ((cp >> 6) & 0x3F)); bb_byte(b, 0x80 | (cp & 0x3F));
-    } else {
-        bb_byte(b, 0xF0 | (cp >> 18)); bb_byte(b, 0x80 | ((cp >> 12) & 0x3F));
-        bb_byte(b, 0x80 | ((cp >> 6) & 0x3F)); bb_byte(b, 0x80 | (cp & 0x3F));
-    }
-}
+/* ---- reference text (jc_buf, jc_u8_next, ... : json_check.h) ---------------------------- */
 
 /* the text a correct writer represents: valid characters kept, each maximal subpart -> U+FFFD */
-static void reference_text(const unsigned char *s, size_t n, bbuf *out, int *bad_parts) {
+static void reference_text(const unsigned char *s, size_t n, jc_buf *out, int *bad_parts) {
     size_t i = 0;
     *bad_parts = 0;
     while (i < n) {
         int ok;
         unsigned cp;
-        size_t k = u8_next(s + i, n - i, &ok, &cp);
-        if (ok) bb_put(out, s + i, k);
-        else { put_utf8(out, 0xFFFD); (*bad_parts)++; }
+        size_t k = jc_u8_next(s + i, n - i, &ok, &cp);
+        if (ok) jc_put(out, s + i, k);
+        else { jc_put_utf8(out, 0xFFFD); (*bad_parts)++; }
         i += k;
     }
 }
 
-/* runs of U+FFFD collapse to one: "at least one U+FFFD per bad sequence" compares equal */
-static void collapse_fffd(const bbuf *in, bbuf *out) {
-    size_t i = 0;
-    int last_fffd = 0;
-    while (i < in->n) {
-        if (i + 3 <= in->n && in->p[i] == 0xEF && in->p[i + 1] == 0xBF && in->p[i + 2] == 0xBD) {
-            if (!last_fffd) bb_put(out, in->p + i, 3);
-            last_fffd = 1;
-            i += 3;
-        } else {
-            bb_byte(out, in->p[i]);
-            last_fffd = 0;
-            i++;
-        }
-    }
-}
-
-static size_t count_fffd(const bbuf *b) {
+static size_t count_fffd(const jc_buf *b) {
     size_t i, c = 0;
     for (i = 0; i + 3 <= b->n; i++)
         if (b->p[i] == 0xEF && b->p[i + 1] == 0xBF && b->p[i + 2] == 0xBD) c++;
     return c;
 }
 
-/* ---- strict JSON checker ------------------------------------------------------------------ */
+/* ---- strict JSON checker (json_check.h) -------------------------------------------------- */
 
-typedef struct jp {
-    const unsigned char *p, *end;
-    int depth;
-} jp;
+#define JSON_MAX_DEPTH 1000 /* nesting json_valid accepts */
 
-static void jv_ws(jp *j) {
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
-}
-
-static int jv_hex4(jp *j, unsigned *v) {
-    int i;
-    *v = 0;
-    if (j->end - j->p < 4) return 0;
-    for (i = 0; i < 4; i++) {
-        unsigned c = j->p[i], d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return 0;
-        *v = (*v << 4) | d;
-    }
-    j->p += 4;
-    return 1;
-}
-
-/* a string; decoded text into out when out != NULL */
-static int jv_string(jp *j, bbuf *out) {
-    if (j->p >= j->end || *j->p != '"') return 0;
-    j->p++;
-    for (;;) {
-        unsigned c;
-        if (j->p >= j->end) return 0;
-        c = *j->p;
-        if (c == '"') { j->p++; return 1; }
-        if (c < 0x20) return 0;
-        if (c == '\\') {
-            unsigned e, cp;
-            if (j->end - j->p < 2) return 0;
-            e = j->p[1];
-            j->p += 2;
-            switch (e) {
-            case '"': cp = '"'; break;
-            case '\\': cp = '\\'; break;
-            case '/': cp = '/'; break;
-            case 'b': cp = 8; break;
-            case 'f': cp = 12; break;
-            case 'n': cp = 10; break;
-            case 'r': cp = 13; break;
-            case 't': cp = 9; break;
-            case 'u':
-                if (!jv_hex4(j, &cp)) return 0;
-                if (cp >= 0xDC00 && cp <= 0xDFFF) return 0; /* lone low surrogate */
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    unsigned lo;
-                    if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u') return 0;
-                    j->p += 2;
-                    if (!jv_hex4(j, &lo) || lo < 0xDC00 || lo > 0xDFFF) return 0;
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                }
-                break;
-            default: return 0;
-            }
-            if (out) put_utf8(out, cp);
-        } else {
-            int ok;
-            unsigned cp;
-            size_t k = u8_next(j->p, (size_t)(j->end - j->p), &ok, &cp);
-            if (!ok) return 0;
-            if (out) bb_put(out, j->p, k);
-            j->p += k;
-        }
-    }
-}
-
-static int is_digit(unsigned c) { return c >= '0' && c <= '9'; }
-
-static int jv_number(jp *j) {
-    if (j->p < j->end && *j->p == '-') j->p++;
-    if (j->p >= j->end) return 0;
-    if (*j->p == '0') j->p++;
-    else if (*j->p >= '1' && *j->p <= '9') { while (j->p < j->end && is_digit(*j->p)) j->p++; }
-    else return 0;
-    if (j->p < j->end && *j->p == '.') {
-        j->p++;
-        if (j->p >= j->end || !is_digit(*j->p)) return 0;
-        while (j->p < j->end && is_digit(*j->p)) j->p++;
-    }
-    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
-        j->p++;
-        if (j->p < j->end && (*j->p == '+' || *j->p == '-')) j->p++;
-        if (j->p >= j->end || !is_digit(*j->p)) return 0;
-        while (j->p < j->end && is_digit(*j->p)) j->p++;
-    }
-    return 1;
-}
-
-static int jv_lit(jp *j, const char *w) {
-    size_t n = strlen(w);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n) != 0) return 0;
-    j->p += n;
-    return 1;
-}
-
-static int jv_value(jp *j) {
-    jv_ws(j);
-    if (j->p >= j->end) return 0;
-    switch (*j->p) {
-    case '{':
-        if (++j->depth > 1000) return 0;
-        j->p++;
-        jv_ws(j);
-        if (j->p < j->end && *j->p == '}') { j->p++; j->depth--; return 1; }
-        for (;;) {
-            jv_ws(j);
-            if (!jv_string(j, NULL)) return 0;
-            jv_ws(j);
-            if (j->p >= j->end || *j->p != ':') return 0;
-            j->p++;
-            if (!jv_value(j)) return 0;
-            jv_ws(j);
-            if (j->p < j->end && *j->p == ',') { j->p++; continue; }
-            if (j->p < j->end && *j->p == '}') { j->p++; j->depth--; return 1; }
-            return 0;
-        }
-    case '[':
-        if (++j->depth > 1000) return 0;
-        j->p++;
-        jv_ws(j);
-        if (j->p < j->end && *j->p == ']') { j->p++; j->depth--; return 1; }
-        for (;;) {
-            if (!jv_value(j)) return 0;
-            jv_ws(j);
-            if (j->p < j->end && *j->p == ',') { j->p++; continue; }
-            if (j->p < j->end && *j->p == ']') { j->p++; j->depth--; return 1; }
-            return 0;
-        }
-    case '"': return jv_string(j, NULL);
-    case 't': return jv_lit(j, "true");
-    case 'f': return jv_lit(j, "false");
-    case 'n': return jv_lit(j, "null");
-    default: return jv_number(j);
-    }
-}
-
-static int json_valid(const char *s, size_t n) {
-    jp j;
-    j.p = (const unsigned char *)s;
-    j.end = j.p + n;
-    j.depth = 0;
-    if (!jv_value(&j)) return 0;
-    jv_ws(&j);
-    return j.p == j.end;
-}
+static int json_valid(const char *s, size_t n) { return jc_json_valid(s, n, JSON_MAX_DEPTH); }
 
 /* decode the contents of escape() output (no quotes) as a JSON string; 0 when malformed */
-static int decode_escaped(const char *esc, size_t n, bbuf *text) {
-    bbuf q = {0, 0, 0};
-    jp j;
+static int decode_escaped(const char *esc, size_t n, jc_buf *text) {
+    jc_buf q = {0, 0, 0};
+    jc_parser j;
     int ok;
-    bb_byte(&q, '"');
-    bb_put(&q, esc, n);
-    bb_byte(&q, '"');
-    j.p = q.p;
-    j.end = q.p + q.n;
-    j.depth = 0;
-    ok = jv_string(&j, text) && j.p == j.end;
-    bb_free(&q);
+    jc_byte(&q, '"');
+    jc_put(&q, esc, n);
+    jc_byte(&q, '"');
+    jc_parser_init(&j, q.p, q.n, JSON_MAX_DEPTH);
+    ok = jc_string(&j, text) && j.p == j.end;
+    jc_free(&q);
     return ok;
 }
 
 /* whitespace outside strings removed */
-static void strip_ws(const char *s, bbuf *out) {
+static void strip_ws(const char *s, jc_buf *out) {
     int in_str = 0;
     for (; *s; s++) {
         if (in_str) {
-            bb_byte(out, (unsigned char)*s);
-            if (*s == '\\' && s[1]) { bb_byte(out, (unsigned char)s[1]); s++; }
+            jc_byte(out, (unsigned char)*s);
+            if (*s == '\\' && s[1]) { jc_byte(out, (unsigned char)s[1]); s++; }
             else if (*s == '"') in_str = 0;
-        } else if (*s == '"') { in_str = 1; bb_byte(out, '"'); }
-        else if (*s != ' ' && *s != '\n' && *s != '\t' && *s != '\r') bb_byte(out, (unsigned char)*s);
+        } else if (*s == '"') { in_str = 1; jc_byte(out, '"'); }
+        else if (*s != ' ' && *s != '\n' && *s != '\t' && *s != '\r') jc_byte(out, (unsigned char)*s);
     }
 }
 
 /* \uXXXX hex digits lower-cased (RFC 8259 allows either case) */
-static void norm_hex(const char *s, bbuf *out) {
+static void norm_hex(const char *s, jc_buf *out) {
     while (*s) {
         if (*s == '\\' && s[1]) {
-            bb_byte(out, '\\');
-            bb_byte(out, (unsigned char)s[1]);
+            jc_byte(out, '\\');
+            jc_byte(out, (unsigned char)s[1]);
             if (s[1] == 'u') {
                 int i;
                 s += 2;
                 for (i = 0; i < 4 && *s; i++, s++)
-                    bb_byte(out, (unsigned char)((*s >= 'A' && *s <= 'F') ? *s - 'A' + 'a' : *s));
+                    jc_byte(out, (unsigned char)((*s >= 'A' && *s <= 'F') ? *s - 'A' + 'a' : *s));
                 continue;
             }
             s += 2;
             continue;
         }
-        bb_byte(out, (unsigned char)*s++);
+        jc_byte(out, (unsigned char)*s++);
     }
 }
 
@@ -381,10 +145,10 @@ static char *escape_alloc(const char *s, size_t n, size_t *len) {
 static void check_escape_exact(const char *s, size_t n, const char *want, const char *file, int line) {
     size_t len;
     char *got = escape_alloc(s, n, &len);
-    bbuf a = {0, 0, 0}, b = {0, 0, 0};
+    jc_buf a = {0, 0, 0}, b = {0, 0, 0};
     norm_hex(got, &a);
     norm_hex(want, &b);
-    if (len != strlen(want) || len != strlen(got) || !bb_eq(&a, &b)) {
+    if (len != strlen(want) || len != strlen(got) || !jc_eq(&a, &b)) {
         char msg[512], vis[200];
         size_t i, k = 0;
         for (i = 0; i < len && k + 5 < sizeof vis; i++) {
@@ -396,8 +160,8 @@ static void check_escape_exact(const char *s, size_t n, const char *want, const 
         snprintf(msg, sizeof msg, "escape: got \"%s\" (len %zu), want \"%s\"", vis, len, want);
         ct_fail_at(file, line, msg);
     }
-    bb_free(&a);
-    bb_free(&b);
+    jc_free(&a);
+    jc_free(&b);
     free(got);
 }
 #define CHECK_ESCAPE(s, n, want) check_escape_exact((s), (n), (want), __FILE__, __LINE__)
@@ -407,7 +171,7 @@ static void check_escape_exact(const char *s, size_t n, const char *want, const 
 static long check_escape_semantic(const char *s, size_t n, const char *file, int line) {
     size_t len;
     char *got = escape_alloc(s, n, &len);
-    bbuf text = {0, 0, 0}, ref = {0, 0, 0}, c1 = {0, 0, 0}, c2 = {0, 0, 0};
+    jc_buf text = {0, 0, 0}, ref = {0, 0, 0}, c1 = {0, 0, 0}, c2 = {0, 0, 0};
     int bad_parts;
     long fffd = -1;
     if (strlen(got) != len) ct_fail_at(file, line, "escape: length differs from strlen of the output");
@@ -415,17 +179,17 @@ static long check_escape_semantic(const char *s, size_t n, const char *file, int
         ct_fail_at(file, line, "escape: output is not a valid JSON string body");
     } else {
         reference_text((const unsigned char *)s, n, &ref, &bad_parts);
-        collapse_fffd(&text, &c1);
-        collapse_fffd(&ref, &c2);
-        if (!bb_eq(&c1, &c2))
+        jc_collapse_fffd(&text, &c1);
+        jc_collapse_fffd(&ref, &c2);
+        if (!jc_eq(&c1, &c2))
             ct_fail_at(file, line, "escape: decoded text differs from the input's valid characters "
                                    "(a character swallowed, or a bad sequence not replaced)");
         fffd = (long)count_fffd(&text);
     }
-    bb_free(&text);
-    bb_free(&ref);
-    bb_free(&c1);
-    bb_free(&c2);
+    jc_free(&text);
+    jc_free(&ref);
+    jc_free(&c1);
+    jc_free(&c2);
     free(got);
     return fffd;
 }
@@ -647,7 +411,7 @@ CT_TEST(nesting_depth) {
 CT_TEST(indented_equals_compact) {
     churn_json j;
     sink a, b;
-    bbuf sa = {0, 0, 0}, sb = {0, 0, 0};
+    jc_buf sa = {0, 0, 0}, sb = {0, 0, 0};
     int pass, indent;
     for (indent = 2; indent <= 4; indent += 2) {
         memset(&a, 0, sizeof a);
@@ -681,9 +445,9 @@ CT_TEST(indented_equals_compact) {
         strip_ws(a.buf, &sa);
         strip_ws(b.buf, &sb);
         CT_CHECK(sa.n == a.len); /* compact has no whitespace outside strings */
-        CT_CHECK(bb_eq(&sa, &sb));
-        bb_free(&sa);
-        bb_free(&sb);
+        CT_CHECK(jc_eq(&sa, &sb));
+        jc_free(&sa);
+        jc_free(&sb);
         sink_reset(&a);
         sink_reset(&b);
     }
@@ -862,10 +626,10 @@ CT_TEST(string_n_embedded_nul) {
     CT_EQ_LL(churn_json_finish(&j), CHURN_OK);
     CT_REQUIRE(s.buf != NULL);
     {
-        bbuf norm = {0, 0, 0};
+        jc_buf norm = {0, 0, 0};
         norm_hex(s.buf, &norm);
         CT_EQ_STR((const char *)norm.p, "[\"a\\u0000b\\u0000\",\"\",\"a\"]");
-        bb_free(&norm);
+        jc_free(&norm);
     }
     /* the writer's strings are exactly escape() in quotes */
     esc = escape_alloc(in, 4, &len);
