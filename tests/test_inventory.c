@@ -7,6 +7,7 @@
    filters and freeing. Loopback only; every loop is bounded.
 */
 #include "churn_test.h"
+#include "churn_testutil.h"
 #include "../churn.h"
 
 #include <dirent.h>
@@ -42,50 +43,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static int t_count_dir(const char *path) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int n = 0;
-    if (!d) return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
-static int t_self_fds(void) {
-    int n = t_count_dir("/proc/self/fd");
-    return n < 0 ? -1 : n - 1;
-}
-
-static int t_self_threads(void) { return t_count_dir("/proc/self/task"); }
-
-static double t_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void t_sleep_ms(int ms) {
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
-
-static int t_read_full(int fd, void *buf, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, (char *)buf + got, n - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
-
 /* readlink of /proc/<pid>/fd/<fd> (pid 0: self), NUL-terminated; -1 on error. */
 static int t_fdlink(long pid, int fd, char *out, size_t cap) {
     char p[64];
@@ -104,31 +61,6 @@ static unsigned long long t_ino(int fd) {
     return (unsigned long long)st.st_ino;
 }
 
-static socklen_t t_loopback(int family, int port, struct sockaddr_storage *ss) {
-    memset(ss, 0, sizeof *ss);
-    if (family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_loopback;
-        a->sin6_port = htons((unsigned short)port);
-        return (socklen_t)sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)ss;
-        a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a->sin_port = htons((unsigned short)port);
-        return (socklen_t)sizeof *a;
-    }
-}
-
-static int t_local_port(int fd) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
-    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 static int t_bound(int family, int type, int port) {
     struct sockaddr_storage ss;
     socklen_t len = t_loopback(family, port, &ss);
@@ -141,57 +73,10 @@ static int t_bound(int family, int type, int port) {
     return fd;
 }
 
-static int t_listener(int family, int *port) {
-    int fd = t_bound(family, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    if (listen(fd, 64) != 0) {
-        close(fd);
-        return -1;
-    }
-    *port = t_local_port(fd);
-    return fd;
-}
-
 static int t_connect_fd(int fd, int family, int port) {
     struct sockaddr_storage ss;
     socklen_t len = t_loopback(family, port, &ss);
     return connect(fd, (struct sockaddr *)&ss, len);
-}
-
-static int t_connect(int family, int port) {
-    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    if (t_connect_fd(fd, family, port) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int t_have_ipv6(void) {
-    int port = 0;
-    int fd = t_listener(AF_INET6, &port);
-    if (fd < 0) return 0;
-    close(fd);
-    return 1;
-}
-
-/* Waits (bounded) until the peer's FIN reached fd. */
-static int t_wait_eof(int fd) {
-    int i;
-    for (i = 0; i < 200; i++) {
-        struct pollfd p;
-        char c;
-        ssize_t r;
-        p.fd = fd;
-        p.events = POLLIN | POLLRDHUP;
-        p.revents = 0;
-        if (poll(&p, 1, 50) < 0 && errno != EINTR) return -1;
-        r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (r == 0) return 0;
-        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
-    }
-    return -1;
 }
 
 /* Waits (bounded) until fd's TCP state (TCP_INFO) is `state`: the kernel moves a half-closed
@@ -634,7 +519,7 @@ static void t_tcp_states(int family) {
     char want[256];
     churn_inventory inv;
     memset(&inv, 0, sizeof inv);
-    lst = t_listener(family, &lp);
+    lst = t_listener(family, 64, &lp);
     CT_REQUIRE(lst >= 0);
     cli = t_connect(family, lp);
     CT_REQUIRE(cli >= 0);
@@ -1038,7 +923,7 @@ CT_TEST(test_inventory_filter) {
     CT_REQUIRE(marked >= 0);
     keep = open("/dev/null", O_RDONLY | O_CLOEXEC);
     CT_REQUIRE(keep >= 0);
-    lst = t_listener(AF_INET, &port);
+    lst = t_listener(AF_INET, 64, &port);
     CT_REQUIRE(lst >= 0);
     CT_REQUIRE(t_crew_start(&crew, names, 3) == 0);
     snprintf(pipe_detail, sizeof pipe_detail, "pipe:[%llu]", t_ino(p1[0]));
@@ -1175,7 +1060,7 @@ CT_TEST(test_inventory_child) {
         c.pipe_r = blk[0];
         c.pipe_w = blk[1];
         c.pipe_ino = t_ino(blk[0]);
-        c.lst_fd = t_listener(AF_INET, &port);
+        c.lst_fd = t_listener(AF_INET, 64, &port);
         c.lst_port = port;
         cli = t_connect(AF_INET, port);
         srv = accept(c.lst_fd, NULL, NULL);
@@ -1301,7 +1186,7 @@ CT_TEST(test_other_netns_snapshot_and_inventory) {
             (void)!write(rep[1], &c, sizeof c);
             _exit(0);
         }
-        c.lst_fd = t_listener(AF_INET, &port);
+        c.lst_fd = t_listener(AF_INET, 64, &port);
         c.lst_port = port;
         cli = t_connect(AF_INET, port);
         c.cw_fd = accept(c.lst_fd, NULL, NULL);
@@ -1652,7 +1537,7 @@ CT_TEST(test_inventory_many_sockets_and_snapshot_agree) {
         lim.rlim_cur = 2048;
         CT_REQUIRE(setrlimit(RLIMIT_NOFILE, &lim) == 0);
     }
-    lst = t_listener(AF_INET, &lp);
+    lst = t_listener(AF_INET, 64, &lp);
     CT_REQUIRE(lst >= 0);
     for (i = 0; i < N; i++) {
         cli[n] = t_connect(AF_INET, lp);

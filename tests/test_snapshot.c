@@ -6,6 +6,7 @@
    them exact. Loopback only (127.0.0.1 and ::1); every loop is bounded.
 */
 #include "churn_test.h"
+#include "churn_testutil.h"
 #include "../churn.h"
 
 #include <dirent.h>
@@ -50,28 +51,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-/* Entries of a /proc directory, "." and ".." excluded. */
-static int t_count_dir(const char *path) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int n = 0;
-    if (!d) return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
-/* Open fds of this process: entries of /proc/self/fd minus the one the listing uses. */
-static int t_self_fds(void) {
-    int n = t_count_dir("/proc/self/fd");
-    return n < 0 ? -1 : n - 1;
-}
-
-static int t_self_threads(void) { return t_count_dir("/proc/self/task"); }
-
 static int t_pid_fds(long pid) {
     char p[64];
     snprintf(p, sizeof p, "/proc/%ld/fd", pid);
@@ -82,101 +61,6 @@ static int t_pid_threads(long pid) {
     char p[64];
     snprintf(p, sizeof p, "/proc/%ld/task", pid);
     return t_count_dir(p);
-}
-
-static void t_sleep_ms(int ms) {
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
-
-static int t_read_full(int fd, void *buf, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, (char *)buf + got, n - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
-
-static socklen_t t_loopback(int family, int port, struct sockaddr_storage *ss) {
-    memset(ss, 0, sizeof *ss);
-    if (family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_loopback;
-        a->sin6_port = htons((unsigned short)port);
-        return (socklen_t)sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)ss;
-        a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a->sin_port = htons((unsigned short)port);
-        return (socklen_t)sizeof *a;
-    }
-}
-
-static int t_local_port(int fd) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
-    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
-/* A TCP listener on the loopback address of `family`, port chosen by the kernel. */
-static int t_listener(int family, int backlog, int *port) {
-    struct sockaddr_storage ss;
-    socklen_t len = t_loopback(family, 0, &ss);
-    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0) {
-        close(fd);
-        return -1;
-    }
-    *port = t_local_port(fd);
-    return fd;
-}
-
-static int t_connect(int family, int port) {
-    struct sockaddr_storage ss;
-    socklen_t len = t_loopback(family, port, &ss);
-    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int t_have_ipv6(void) {
-    int port = 0;
-    int fd = t_listener(AF_INET6, 1, &port);
-    if (fd < 0) return 0;
-    close(fd);
-    return 1;
-}
-
-/* Waits (bounded) until the peer's FIN reached fd: a peek reads 0 bytes. */
-static int t_wait_eof(int fd) {
-    int i;
-    for (i = 0; i < 200; i++) {
-        struct pollfd p;
-        char c;
-        ssize_t r;
-        p.fd = fd;
-        p.events = POLLIN | POLLRDHUP;
-        p.revents = 0;
-        if (poll(&p, 1, 50) < 0 && errno != EINTR) return -1;
-        r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (r == 0) return 0;
-        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
-    }
-    return -1;
 }
 
 /* Waits (bounded) until the thread count of this process equals `want`. */
@@ -433,15 +317,6 @@ static void *t_block_on_fd(void *arg) {
     int fd = *(int *)arg;
     while (read(fd, &c, 1) < 0 && errno == EINTR) {}
     return NULL;
-}
-
-static void *t_noop(void *arg) { return arg; }
-
-/* Creates and joins one thread, so runtimes that start a helper thread with the first
-   pthread_create (ThreadSanitizer's background thread) have done so before a baseline. */
-static void t_warm_threads(void) {
-    pthread_t t;
-    if (pthread_create(&t, NULL, t_noop, NULL) == 0) pthread_join(t, NULL);
 }
 
 CT_TEST(test_threads_delta) {

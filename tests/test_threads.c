@@ -7,6 +7,7 @@
    Also meant to run under ThreadSanitizer (no global mutable state in churn.h).
 */
 #include "churn_test.h"
+#include "churn_testutil.h"
 #include "../churn.h"
 
 #include <dirent.h>
@@ -22,33 +23,6 @@
 #include <sys/syscall.h>
 
 enum { WORKERS = 4, SNAPS = 200, INVENTORIES = 20, MAIN_ROUNDS_MAX = 200000 };
-
-static int t_count_dir(const char *path) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int n = 0;
-    if (!d) return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
-static int t_self_fds(void) {
-    int n = t_count_dir("/proc/self/fd");
-    return n < 0 ? -1 : n - 1;
-}
-
-static int t_self_threads(void) { return t_count_dir("/proc/self/task"); }
-
-static void t_sleep_ms(int ms) {
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
 
 typedef struct t_worker {
     pthread_t th;
@@ -127,15 +101,6 @@ static int t_all_done(void) {
     d = t_done_workers;
     pthread_mutex_unlock(&t_lock);
     return d == WORKERS;
-}
-
-static void *t_noop(void *arg) { return arg; }
-
-/* Creates and joins one thread, so a runtime helper thread started by the first
-   pthread_create (ThreadSanitizer's background thread) exists before the baseline. */
-static void t_warm_threads(void) {
-    pthread_t t;
-    if (pthread_create(&t, NULL, t_noop, NULL) == 0) pthread_join(t, NULL);
 }
 
 static long t_gettid(void) { return (long)syscall(SYS_gettid); }
