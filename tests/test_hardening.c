@@ -30,6 +30,7 @@
           tests/test_hardening.c build/churn_impl.o -o build/tests/test_hardening -lm
 */
 #include "churn_test.h"
+#include "churn_testutil.h"
 #include "../churn.h"
 
 #include <errno.h>
@@ -69,19 +70,7 @@
 
 static char self_exe[4096] = "/proc/self/exe";
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
-
+/* Entries of a report directory whose names do not start with '.'; -1 when it cannot be opened. */
 static int count_dir(const char *path) {
     DIR *d = opendir(path);
     struct dirent *e;
@@ -92,8 +81,6 @@ static int count_dir(const char *path) {
     closedir(d);
     return n;
 }
-static int count_own_fds(void) { int n = count_dir("/proc/self/fd"); return n < 0 ? -1 : n - 1; /* the DIR's fd */ }
-static int count_own_threads(void) { return count_dir("/proc/self/task"); }
 
 /* A "Key:   123 kB" line of /proc/self/status, in bytes; -1 when absent. */
 static long long status_bytes(const char *key) {
@@ -189,13 +176,6 @@ static void check_outcomes_at(const char *file, int line, const char *what, cons
 }
 #define CHECK_OUTCOMES(what, r, want) check_outcomes_at(__FILE__, __LINE__, (what), (r), (want))
 
-static void set_rst(int fd) {
-    struct linger lg;
-    lg.l_onoff = 1;
-    lg.l_linger = 0;
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-}
-
 /* A listening socket on 127.0.0.1:port (0: any), non-blocking, SO_REUSEADDR; retries while the
    port is still held (a killed server's listener can take a moment to go). */
 static int listen_on(int port, int *actual) {
@@ -217,7 +197,7 @@ static int listen_on(int port, int *actual) {
         }
         close(fd);
         if (errno != EADDRINUSE || port == 0) return -1;
-        sleep_ms(20);
+        t_sleep_ms(20);
     }
     return -1;
 }
@@ -288,7 +268,7 @@ static void sv_on_term(int sig) { (void)sig; sv_child_stop = 1; }
 
 static void sv_drop(sv_ctx *x, int i, int rst) {
     if (x->conns[i].fd >= 0) {
-        if (rst) set_rst(x->conns[i].fd);
+        if (rst) t_set_rst(x->conns[i].fd);
         close(x->conns[i].fd);
     }
     x->conns[i].fd = -1;
@@ -326,7 +306,7 @@ static void sv_read(sv_ctx *x, sv_conn *c) {
         ssize_t k = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
         if (k > 0) {
             ssize_t i;
-            if (x->mode == SV_RST_READ) { set_rst(c->fd); close(c->fd); c->fd = -1; return; }
+            if (x->mode == SV_RST_READ) { t_set_rst(c->fd); close(c->fd); c->fd = -1; return; }
             if (x->mode != SV_HTTP) continue;
             for (i = 0; i < k; i++) {
                 if (c->nfirst < 4) c->first[c->nfirst++] = buf[i];
@@ -356,11 +336,11 @@ static int sv_should_stop(sv_ctx *x) {
 }
 
 static void sv_loop(sv_ctx *x, double max_s) {
-    double end = now_s() + max_s;
+    double end = t_now() + max_s;
     int i;
     for (;;) {
         int n = 0, lidx = -1, base, r;
-        double t = now_s();
+        double t = t_now();
         if (t > end) break;
         if (x->wake >= 0) { x->pfd[n].fd = x->wake; x->pfd[n].events = POLLIN; x->pfd[n].revents = 0; n++; }
         if (x->nconn < SV_MAXC) {
@@ -403,11 +383,11 @@ static void sv_loop(sv_ctx *x, double max_s) {
                 x->accepted++;
                 pthread_mutex_unlock(&x->mu);
                 if (x->mode == SV_CLOSE) { close(fd); continue; }
-                if (x->mode == SV_RST_ACCEPT) { set_rst(fd); close(fd); continue; }
+                if (x->mode == SV_RST_ACCEPT) { t_set_rst(fd); close(fd); continue; }
                 c = &x->conns[x->nconn++];
                 memset(c, 0, sizeof *c);
                 c->fd = fd;
-                c->t0 = now_s();
+                c->t0 = t_now();
             }
         }
         pthread_mutex_lock(&x->mu);
@@ -459,7 +439,7 @@ typedef struct srvproc { pid_t pid; int port, rfd, mode; long accepted; char buf
 
 /* Reads report lines until one starts with `key`; its number, or -1 after `seconds`. */
 static long sp_wait_line(srvproc *sp, const char *key, double seconds) {
-    double end = now_s() + seconds;
+    double end = t_now() + seconds;
     size_t kl = strlen(key);
     for (;;) {
         char *nl;
@@ -474,7 +454,7 @@ static long sp_wait_line(srvproc *sp, const char *key, double seconds) {
         }
         {
             struct pollfd pf;
-            int left = (int)((end - now_s()) * 1000.0);
+            int left = (int)((end - t_now()) * 1000.0);
             ssize_t k;
             if (left <= 0 || sp->rfd < 0) return -1;
             pf.fd = sp->rfd; pf.events = POLLIN; pf.revents = 0;
@@ -581,9 +561,9 @@ static int tsrv_active(tsrv *t) {
 /* Until the server holds no connection (bounded). */
 static void tsrv_settle(tsrv *t) {
     int i;
-    for (i = 0; i < 200 && tsrv_active(t) > 0; i++) sleep_ms(10);
-    sleep_ms(20); /* one more loop: a connection accepted right now would show */
-    for (i = 0; i < 200 && tsrv_active(t) > 0; i++) sleep_ms(10);
+    for (i = 0; i < 200 && tsrv_active(t) > 0; i++) t_sleep_ms(10);
+    t_sleep_ms(20); /* one more loop: a connection accepted right now would show */
+    for (i = 0; i < 200 && tsrv_active(t) > 0; i++) t_sleep_ms(10);
 }
 
 static void tsrv_close(tsrv *t) {
@@ -651,10 +631,10 @@ static int run_churn_child(const churn_config *c, child_prep_fn prep, void *arg,
         _exit(0);
     }
     close(p[1]);
-    end = now_s() + guard_s + 10.0;
+    end = t_now() + guard_s + 10.0;
     while (got < sizeof *out) {
         struct pollfd pf;
-        int left = (int)((end - now_s()) * 1000.0);
+        int left = (int)((end - t_now()) * 1000.0);
         ssize_t k;
         if (left <= 0) break;
         pf.fd = p[0]; pf.events = POLLIN; pf.revents = 0;
@@ -724,8 +704,8 @@ CT_TEST(self_clean_20_runs) {
     CT_REQUIRE(tsrv_open(&closer, SV_CLOSE) == 0);
     CT_REQUIRE(tsrv_open(&http, SV_HTTP) == 0);
     guard_arm(120);
-    fds[0] = count_own_fds();
-    thr[0] = count_own_threads();
+    fds[0] = t_self_fds();
+    thr[0] = t_self_threads();
     heap[0] = heap_measurable() ? heap_in_use() : -1;
     for (run = 0; run < SELF_RUNS; run++) {
         churn_config c;
@@ -756,8 +736,8 @@ CT_TEST(self_clean_20_runs) {
         churn_result_free(&res);
         tsrv_settle(&closer);
         tsrv_settle(&http);
-        fds[run + 1] = count_own_fds();
-        thr[run + 1] = count_own_threads();
+        fds[run + 1] = t_self_fds();
+        thr[run + 1] = t_self_threads();
         heap[run + 1] = heap[0] >= 0 ? heap_in_use() : -1;
     }
     guard_disarm();
@@ -841,9 +821,9 @@ static void bounded_memory(long long cycles) {
     hwm_reset = reset_hwm();
     hwm0 = status_bytes("VmHWM");
     guard_arm(100);
-    t0 = now_s();
+    t0 = t_now();
     rc = churn_run(&c, &res);
-    t = now_s() - t0;
+    t = t_now() - t0;
     guard_disarm();
     hwm1 = status_bytes("VmHWM");
     CT_EQ_LL(rc, CHURN_OK);
@@ -967,7 +947,7 @@ typedef struct restart_state {
 
 static void *restart_later(void *arg) {
     restart_state *st = (restart_state *)arg;
-    sleep_ms(st->async_ms);
+    t_sleep_ms(st->async_ms);
     st->restart_rc = sp_start(&st->next, st->mode, st->port);
     return NULL;
 }
@@ -1161,7 +1141,7 @@ typedef struct storm { pthread_t target, th; int stop; long sent; int up; } stor
 static void *storm_main(void *arg) {
     storm *s = (storm *)arg;
     while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
-        sleep_ms(1);
+        t_sleep_ms(1);
         if (pthread_kill(s->target, SIGUSR1) != 0) break;
         __atomic_add_fetch(&s->sent, 1, __ATOMIC_RELAXED);
     }
@@ -1237,7 +1217,7 @@ CT_TEST(fault_signals_during_idle_waits) {
 }
 
 static void *linger_thread(void *arg) {
-    sleep_ms(*(const int *)arg);
+    t_sleep_ms(*(const int *)arg);
     return NULL;
 }
 
@@ -1899,10 +1879,10 @@ CT_TEST(bad_input_remote_hosts_in_netns) {
             _exit(127);
         }
         close(p[1]);
-        end = now_s() + 60.0;
+        end = t_now() + 60.0;
         for (;;) {
             struct pollfd pf;
-            int left = (int)((end - now_s()) * 1000.0);
+            int left = (int)((end - t_now()) * 1000.0);
             ssize_t k;
             if (left <= 0) { kill(pid, SIGKILL); break; }
             pf.fd = p[0]; pf.events = POLLIN; pf.revents = 0;

@@ -14,6 +14,7 @@
           tests/test_loop.c build/churn_impl.o -o build/tests/test_loop -lm
 */
 #include "churn_test.h"
+#include "churn_testutil.h"
 #include "../churn.h"
 
 #include <errno.h>
@@ -35,30 +36,6 @@
 #include <sys/wait.h>
 
 /* ---- small helpers --------------------------------------------------------------------- */
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
-
-static int count_own_fds(void) {
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-    if (!d) return -1;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n - 1; /* the DIR's own fd */
-}
 
 /* Printable rendering of bytes for failure messages. */
 static void esc(const unsigned char *p, size_t n, char *out, size_t cap) {
@@ -99,13 +76,6 @@ static int send_all(int fd, const void *p, size_t n) {
         n -= (size_t)k;
     }
     return 0;
-}
-
-static void set_rst(int fd) {
-    struct linger lg;
-    lg.l_onoff = 1;
-    lg.l_linger = 0;
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 }
 
 /* A port on 127.0.0.1 with nothing listening (bound then released). */
@@ -202,7 +172,7 @@ static void srv_answer(srv *s, sconn *c, rec *r) {
     if (s->mode == SM_SILENT) return;
     if (s->mode == SM_RESET_AFTER_HEAD) {
         r->responded = 1;
-        set_rst(c->fd);
+        t_set_rst(c->fd);
         srv_finish(s, c, END_SERVER, 0);
         return;
     }
@@ -212,19 +182,19 @@ static void srv_answer(srv *s, sconn *c, rec *r) {
         return;
     }
     if (r->len < 4 || memcmp(r->data, "GET ", 4) != 0) return; /* POST with a short body: wait */
-    if (s->resp_delay_ms > 0) sleep_ms(s->resp_delay_ms);
+    if (s->resp_delay_ms > 0) t_sleep_ms(s->resp_delay_ms);
     r->responded = 1;
     if (!s->ws_plain && memmem(r->data, r->len, "Upgrade: websocket", 18)) {
         bad |= send_all(c->fd, RESP_WS_1, sizeof RESP_WS_1 - 1);
-        sleep_ms(30); /* a client that resets on half a head makes the next send fail */
+        t_sleep_ms(30); /* a client that resets on half a head makes the next send fail */
         bad |= send_all(c->fd, RESP_WS_2, sizeof RESP_WS_2 - 1);
     } else if (s->resp == RS_CL) {
         bad |= send_all(c->fd, RESP_CL, sizeof RESP_CL - 1);
     } else if (s->resp == RS_CHUNKED) {
         bad |= send_all(c->fd, RESP_CHUNK_HEAD, sizeof RESP_CHUNK_HEAD - 1);
-        sleep_ms(3);
+        t_sleep_ms(3);
         bad |= send_all(c->fd, RESP_CHUNK_MID, sizeof RESP_CHUNK_MID - 1);
-        sleep_ms(3);
+        t_sleep_ms(3);
         bad |= send_all(c->fd, RESP_CHUNK_END, sizeof RESP_CHUNK_END - 1);
     } else if (s->resp == RS_CLOSE) {
         bad |= send_all(c->fd, RESP_CLOSE, sizeof RESP_CLOSE - 1);
@@ -242,7 +212,7 @@ static void srv_answer(srv *s, sconn *c, rec *r) {
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         for (i = 0; i + 1 < sizeof RESP_CL && !bad; i++) {
             bad |= send_all(c->fd, RESP_CL + i, 1);
-            sleep_ms(1);
+            t_sleep_ms(1);
         }
     } else if (s->resp == RS_CL0) {
         bad |= send_all(c->fd, RESP_CL0, sizeof RESP_CL0 - 1);
@@ -306,7 +276,7 @@ static void *srv_main(void *arg) {
     int i;
     for (;;) {
         int n = 0, lidx = -1, base, r;
-        double t = now_s();
+        double t = t_now();
         pf[n].fd = s->wake[0]; pf[n].events = POLLIN; pf[n].revents = 0; n++;
         if (s->lfd >= 0 && s->nconn < SRV_CONN_MAX) {
             lidx = n; pf[n].fd = s->lfd; pf[n].events = POLLIN; pf[n].revents = 0; n++;
@@ -339,14 +309,14 @@ static void *srv_main(void *arg) {
                 c = &s->conns[s->nconn++];
                 c->fd = fd;
                 c->rec = s->nrec++;
-                c->t0 = now_s();
+                c->t0 = t_now();
                 memset(&s->recs[c->rec], 0, sizeof(rec));
                 s->active++;
                 s->accepted++;
                 pthread_mutex_unlock(&s->mu);
                 if (s->banner && send_all(fd, BANNER, sizeof BANNER - 1) != 0) s->recs[c->rec].send_failed = 1;
                 if (s->mode == SM_RST_ON_ACCEPT) {
-                    set_rst(fd);
+                    t_set_rst(fd);
                     srv_finish(s, c, END_SERVER, 0);
                     s->nconn--;
                 }
@@ -439,19 +409,19 @@ static void srv_free(srv *s) {
 
 /* Wait (bounded) until at least `min_recs` connections were accepted and none is open. */
 static void srv_settle(srv *s, int min_recs) {
-    double end = now_s() + 5.0, quiet_since = 0;
-    while (now_s() < end) {
+    double end = t_now() + 5.0, quiet_since = 0;
+    while (t_now() < end) {
         int done;
         pthread_mutex_lock(&s->mu);
         done = s->nrec >= min_recs && s->active == 0;
         pthread_mutex_unlock(&s->mu);
         if (done) {
-            if (quiet_since == 0) quiet_since = now_s();
-            else if (now_s() - quiet_since > 0.1) return;
+            if (quiet_since == 0) quiet_since = t_now();
+            else if (t_now() - quiet_since > 0.1) return;
         } else {
             quiet_since = 0;
         }
-        sleep_ms(5);
+        t_sleep_ms(5);
     }
 }
 
@@ -791,7 +761,7 @@ static void rotation_share_n(int concurrency, int cycles) {
                    CHURN_PROFILE_TLS_PARTIAL_HELLO };
     int fds0;
     CT_REQUIRE(s != NULL);
-    fds0 = count_own_fds();
+    fds0 = t_self_fds();
     cfg_for(&c, s->port);
     c.cycles = cycles;
     c.concurrency = concurrency;
@@ -815,7 +785,7 @@ static void rotation_share_n(int concurrency, int cycles) {
     }
     churn_result_free(&res);
     srv_settle(s, cycles);
-    CT_EQ_LL(count_own_fds(), fds0); /* churn_run closed everything it opened */
+    CT_EQ_LL(t_self_fds(), fds0); /* churn_run closed everything it opened */
     srv_free(s);
 }
 
@@ -943,18 +913,18 @@ CT_TEST(ws_upgrade_any_status_completes) {
 CT_TEST(outcome_nothing_listening_is_connect_error) {
     churn_config c;
     churn_result res;
-    int port = free_port(), rc, fds0 = count_own_fds();
+    int port = free_port(), rc, fds0 = t_self_fds();
     double t0;
     CT_REQUIRE(port > 0);
     cfg_for(&c, port);
     c.profiles = CHURN_PROFILE_BIT(CHURN_PROFILE_REQUEST) | CHURN_PROFILE_BIT(CHURN_PROFILE_RESET);
     memset(&res, 0, sizeof res);
-    t0 = now_s();
+    t0 = t_now();
     rc = churn_run(&c, &res);
-    printf("    # nothing listening: %s after %.3f s\n", churn_strerror(rc), now_s() - t0);
+    printf("    # nothing listening: %s after %.3f s\n", churn_strerror(rc), t_now() - t0);
     CT_EQ_LL(rc, CHURN_E_CONNECT);
     churn_result_free(&res);
-    CT_EQ_LL(count_own_fds(), fds0);
+    CT_EQ_LL(t_self_fds(), fds0);
 }
 
 static void outcome_server(int mode, int profile, int want_field_offset, const char *what) {
@@ -1076,7 +1046,7 @@ static int cyc_fn(void *user, long long index) {
     if (st->calls == 0 || index < st->min_index) st->min_index = index;
     if (st->calls == 0 || index > st->max_index) st->max_index = index;
     st->calls++;
-    if (st->sleep_ms) sleep_ms(st->sleep_ms);
+    if (st->sleep_ms) t_sleep_ms(st->sleep_ms);
     if (pipe(p) != 0) return -1;
     close(p[1]);
     if (st->leak_every > 0 && st->calls % st->leak_every == 0 && st->nleaked < 256)
@@ -1356,7 +1326,7 @@ CT_TEST(progress_cancel_tcp) {
     churn_config c;
     churn_result res;
     prog_state *pg = (prog_state *)calloc(1, sizeof *pg);
-    int rc, fds0 = count_own_fds();
+    int rc, fds0 = t_self_fds();
     CT_REQUIRE(pg != NULL);
     s = srv_new(AF_INET, SM_RECORD, RS_CL);
     CT_REQUIRE(s != NULL);
@@ -1381,7 +1351,7 @@ CT_TEST(progress_cancel_tcp) {
     churn_result_free(&res);
     srv_settle(s, 1);
     srv_free(s);
-    CT_EQ_LL(count_own_fds(), fds0);
+    CT_EQ_LL(t_self_fds(), fds0);
     free(pg);
 }
 
@@ -1617,7 +1587,7 @@ CT_TEST(outcome_failed_on_emfile) {
     struct rlimit old, lim;
     int rc, fd = 0, room = 0, fds0;
     CT_REQUIRE(s != NULL);
-    fds0 = count_own_fds();
+    fds0 = t_self_fds();
     CT_REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0);
     while (room < 12) { if (fcntl(fd, F_GETFD) < 0) room++; fd++; }
     lim = old;
@@ -1642,7 +1612,7 @@ CT_TEST(outcome_failed_on_emfile) {
     print_outcomes("EMFILE", &res.outcomes);
     churn_result_free(&res);
     srv_settle(s, 1);
-    CT_EQ_LL(count_own_fds(), fds0);
+    CT_EQ_LL(t_self_fds(), fds0);
     srv_free(s);
 }
 
@@ -1678,11 +1648,11 @@ typedef struct child_conn { int fd, n, stuck_every, report_fd; } child_conn;
 static void *child_conn_main(void *arg) {
     child_conn cc = *(child_conn *)arg;
     char name[16], buf[4096];
-    double end = now_s() + 10.0;
+    double end = t_now() + 10.0;
     free(arg);
     snprintf(name, sizeof name, "conn-%d", cc.n);
     pthread_setname_np(pthread_self(), name);
-    while (now_s() < end) {
+    while (t_now() < end) {
         struct pollfd pf;
         ssize_t k;
         pf.fd = cc.fd; pf.events = POLLIN; pf.revents = 0;
@@ -1714,7 +1684,7 @@ static int child_server_main(const char *mode, int report_fd) {
     struct sigaction sa;
     char line[64];
     int ln;
-    double end = now_s() + 60.0;
+    double end = t_now() + 60.0;
     pthread_attr_t attr;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = child_on_term;
@@ -1736,14 +1706,14 @@ static int child_server_main(const char *mode, int report_fd) {
         sp.sched_priority = 10;
         if (sched_setaffinity(0, sizeof cpus, &cpus) != 0 || sched_setscheduler(0, SCHED_FIFO, &sp) != 0)
             if (write(report_fd, "NOFIFO\n", 7) != 7) {}
-        while (!child_stop && now_s() < end) {
+        while (!child_stop && t_now() < end) {
             struct pollfd pf;
             int fd;
             pf.fd = lfd; pf.events = POLLIN; pf.revents = 0;
             if (poll(&pf, 1, 100) <= 0) continue;
             fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
             if (fd < 0) continue;
-            set_rst(fd);
+            t_set_rst(fd);
             close(fd);
         }
         _exit(0);
@@ -1751,7 +1721,7 @@ static int child_server_main(const char *mode, int report_fd) {
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    while (!child_stop && now_s() < end) {
+    while (!child_stop && t_now() < end) {
         struct pollfd pf;
         int fd;
         pf.fd = lfd; pf.events = POLLIN; pf.revents = 0;
@@ -1795,8 +1765,8 @@ static int child_start(child_srv *cs, const char *mode) {
     close(p[1]);
     cs->rfd = p[0];
     fcntl(cs->rfd, F_SETFL, O_NONBLOCK);
-    end = now_s() + 5.0;
-    while (now_s() < end) {
+    end = t_now() + 5.0;
+    while (t_now() < end) {
         struct pollfd pf;
         ssize_t k;
         char *nl;
@@ -1827,12 +1797,12 @@ static void child_collect(child_srv *cs) {
 }
 
 static void child_stop_wait(child_srv *cs) {
-    double end = now_s() + 3.0;
+    double end = t_now() + 3.0;
     int st;
     kill(cs->pid, SIGTERM);
-    while (now_s() < end) {
+    while (t_now() < end) {
         if (waitpid(cs->pid, &st, WNOHANG) == cs->pid) { close(cs->rfd); return; }
-        sleep_ms(10);
+        t_sleep_ms(10);
     }
     kill(cs->pid, SIGKILL);
     waitpid(cs->pid, &st, 0);
@@ -1980,7 +1950,7 @@ CT_TEST(probe_reset_by_peer_is_reachable) {
     cpu_set_t old, one;
     int rc, pinned;
     CT_REQUIRE(child_start(&cs, "rstaccept") == 0);
-    sleep_ms(50);
+    t_sleep_ms(50);
     child_collect(&cs);
     if (strstr(cs.lines, "NOFIFO")) printf("    # no SCHED_FIFO here: the race is not forced\n");
     pinned = sched_getaffinity(0, sizeof old, &old) == 0;
