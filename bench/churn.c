@@ -16,6 +16,9 @@
 #define CHURN_IMPLEMENTATION
 #include "../churn.h"
 
+#define BENCH_NAME "bench/churn"
+#include "bench_util.h" /* die, now_*, median, read_all_at, raise_nofile */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,12 +32,6 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- accept-and-close server ----------------------------------------------------------- */
 
@@ -192,16 +189,6 @@ static run_out churn_reset(long long n, int conc, double max_s, int *rc_out) {
     r.seconds = res.elapsed_s;
     churn_result_free(&res);
     return r;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* "min..max" of the rounds, sorted by median() already */

@@ -15,6 +15,9 @@
 #define CHURN_IMPLEMENTATION
 #include "../churn.h"
 
+#define BENCH_NAME "bench/inventory"
+#include "bench_util.h" /* die, now_*, median, read_all_at, raise_nofile */
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -30,65 +33,6 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench/inventory: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
-static char *g_buf;
-static size_t g_cap;
-
-static long read_all(const char *path)
-{
-    size_t len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    if (!g_buf) {
-        g_cap = 1 << 16;
-        g_buf = (char *)malloc(g_cap);
-        if (!g_buf) die("malloc");
-    }
-    for (;;) {
-        ssize_t n;
-        if (len + 4096 + 1 > g_cap) {
-            g_cap *= 2;
-            g_buf = (char *)realloc(g_buf, g_cap);
-            if (!g_buf) die("realloc");
-        }
-        n = read(fd, g_buf + len, g_cap - len - 1);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            close(fd);
-            return -1;
-        }
-        if (n == 0) break;
-        len += (size_t)n;
-    }
-    close(fd);
-    g_buf[len] = '\0';
-    return (long)len;
-}
 
 /* ---- the plain inventory ------------------------------------------------------------------ */
 typedef struct { long long fd; char kind[16]; char detail[256]; unsigned long ino; } p_handle;
@@ -152,7 +96,7 @@ static p_sock *sock_push(void)
 static void parse_inet_table(const char *path, const char *proto)
 {
     char *p, *nl;
-    if (read_all(path) < 0) return;
+    if (read_all_at(AT_FDCWD, path) < 0) return;
     p = strchr(g_buf, '\n');
     if (!p) return;
     for (p++; *p; p = nl + 1) {
@@ -192,7 +136,7 @@ static void parse_inet_table(const char *path, const char *proto)
 static void parse_unix_table(void)
 {
     char *p, *nl;
-    if (read_all("/proc/self/net/unix") < 0) return;
+    if (read_all_at(AT_FDCWD, "/proc/self/net/unix") < 0) return;
     p = strchr(g_buf, '\n');
     if (!p) return;
     for (p++; *p; p = nl + 1) {
@@ -306,7 +250,7 @@ static void plain_threads(void)
         long n;
         if (e->d_name[0] == '.') continue;
         snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        n = read_all(path);
+        n = read_all_at(AT_FDCWD, path);
         if (n < 0) continue;
         if (g_tn == g_tcap) {
             g_tcap = g_tcap ? g_tcap * 2 : 16;
@@ -346,21 +290,6 @@ static int count_fds(void)
     while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
     closedir(d);
     return n - 1;
-}
-
-static void raise_nofile(rlim_t want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) die("getrlimit");
-    if (rl.rlim_cur < want) {
-        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) die("setrlimit");
-    }
-    if (rl.rlim_cur < want) {
-        fprintf(stderr, "bench/inventory: RLIMIT_NOFILE hard limit %lu < %lu\n",
-                (unsigned long)rl.rlim_cur, (unsigned long)want);
-        exit(1);
-    }
 }
 
 static void listener(void)

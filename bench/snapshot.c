@@ -24,6 +24,9 @@
 #define CHURN_IMPLEMENTATION
 #include "../churn.h"
 
+#define BENCH_NAME "bench/snapshot"
+#include "bench_util.h" /* die, now_*, median, read_all_at, raise_nofile */
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,67 +52,6 @@
 
 #define N_CONN 8
 #define N_CLOSED_BY_PEER 2
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench/snapshot: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
-/* ---- a growable read buffer --------------------------------------------------------------- */
-static char *g_buf;
-static size_t g_cap;
-
-/* Reads the whole file at dirfd/path (dirfd may be AT_FDCWD); returns its length or -1. */
-static long read_all_at(int dirfd, const char *path)
-{
-    size_t len = 0;
-    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    if (!g_buf) {
-        g_cap = 1 << 16;
-        g_buf = (char *)malloc(g_cap);
-        if (!g_buf) die("malloc");
-    }
-    for (;;) {
-        ssize_t n;
-        if (len + 4096 + 1 > g_cap) {
-            g_cap *= 2;
-            g_buf = (char *)realloc(g_buf, g_cap);
-            if (!g_buf) die("realloc");
-        }
-        n = read(fd, g_buf + len, g_cap - len - 1);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            close(fd);
-            return -1;
-        }
-        if (n == 0) break;
-        len += (size_t)n;
-    }
-    close(fd);
-    g_buf[len] = '\0';
-    return (long)len;
-}
 
 /* ---- socket inode set --------------------------------------------------------------------- */
 typedef struct { unsigned long *v; int n, cap; } ino_set;
@@ -455,21 +397,6 @@ static int count_fds(void)
     struct stat st;
     if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0) return (int)st.st_size;
     return src_fd_count_getdents();
-}
-
-static void raise_nofile(rlim_t want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) die("getrlimit");
-    if (rl.rlim_cur < want) {
-        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) die("setrlimit");
-    }
-    if (rl.rlim_cur < want) {
-        fprintf(stderr, "bench/snapshot: RLIMIT_NOFILE hard limit %lu < %lu\n",
-                (unsigned long)rl.rlim_cur, (unsigned long)want);
-        exit(1);
-    }
 }
 
 /* A forked peer accepts N_CONN connections, closes N_CLOSED_BY_PEER of them (our ends go
