@@ -4353,12 +4353,19 @@ CHURN__API void churn_json_int(churn_json *j, long long v) {
     churn__json_raw(j, buf, (size_t)n);
 }
 
+/* v - v is 0 for finite v and NaN for NaN or an infinity (no isfinite: in C++ it is an
+   out-of-line std:: function, which would be emitted into the user's object) */
+CHURN__PRIV int churn__finite(double v) {
+    double d = v - v;
+    return d == d;
+}
+
 CHURN__API void churn_json_double(churn_json *j, double v) {
     char buf[40];
     int n;
     if (!j || j->error) return;
     churn__json_pre(j);
-    if (!isfinite(v)) { churn__json_raw(j, "null", 4); return; } /* NaN, +-Inf: JSON has no spelling */
+    if (!churn__finite(v)) { churn__json_raw(j, "null", 4); return; } /* NaN, +-Inf: JSON has no spelling */
     if (v == 0) v = 0; /* -0.0 prints as 0 */
     n = snprintf(buf, sizeof buf, "%.17g", v);
     /* shortest of %.15g/%.17g that round-trips keeps reports readable and byte-stable */
