@@ -1591,20 +1591,23 @@ CHURN__PRIV int churn__linux_stat_state(long pid, long *ppid, char *state) {
     return 0;
 }
 
+/* Counts child c as live or zombie (a child that vanished meanwhile counts as neither). */
+CHURN__PRIV void churn__linux_count_child(long c, long *live, long *dead) {
+    long pp;
+    char st;
+    if (churn__linux_stat_state(c, &pp, &st) == 0) { if (st == 'Z') (*dead)++; else (*live)++; }
+}
+
 CHURN__PRIV int churn__linux_children(long pid, long long *children, long long *zombies) {
     char path[64];
     long live = 0, dead = 0;
-    int fd;
     DIR *d;
     struct dirent *de;
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
-    fd = churn__open_cloexec(path, O_RDONLY);
-    if (fd >= 0) {
+    if (access(path, R_OK) == 0) {
         /* Fast path: walk every task's children file. */
-        char tpath[64];
-        churn__close(fd);
-        snprintf(tpath, sizeof tpath, "/proc/%ld/task", pid);
-        d = opendir(tpath);
+        snprintf(path, sizeof path, "/proc/%ld/task", pid);
+        d = opendir(path);
         if (!d) return churn__errno_to_code(errno);
         while ((de = readdir(d)) != NULL) {
             char cpath[96], buf[4096];
@@ -1621,19 +1624,11 @@ CHURN__PRIV int churn__linux_children(long pid, long long *children, long long *
                 if (n <= 0) break;
                 for (k = 0; k < n; k++) {
                     if (buf[k] >= '0' && buf[k] <= '9') { c = c * 10 + (buf[k] - '0'); continue; }
-                    if (c > 0) {
-                        long pp;
-                        char st;
-                        if (churn__linux_stat_state(c, &pp, &st) == 0) { if (st == 'Z') dead++; else live++; }
-                    }
+                    if (c > 0) churn__linux_count_child(c, &live, &dead);
                     c = 0;
                 }
             }
-            if (c > 0) {
-                long pp;
-                char st;
-                if (churn__linux_stat_state(c, &pp, &st) == 0) { if (st == 'Z') dead++; else live++; }
-            }
+            if (c > 0) churn__linux_count_child(c, &live, &dead);
             churn__close(cfd);
         }
         closedir(d);
