@@ -1598,6 +1598,52 @@ CHURN__PRIV void churn__linux_count_child(long c, long *live, long *dead) {
     if (churn__linux_stat_state(c, &pp, &st) == 0) { if (st == 'Z') (*dead)++; else (*live)++; }
 }
 
+/* Threads in /proc/P/task, or -1. The directory's link count is 2 + the thread count. */
+CHURN__PRIV long churn__linux_task_count(const char *task_dir) {
+    struct stat st;
+    return stat(task_dir, &st) == 0 && st.st_nlink >= 2 ? (long)st.st_nlink - 2 : -1;
+}
+
+/* Listing /proc/P/task is not atomic: when a thread exits mid-listing the kernel resumes
+   by position and can skip a live thread. One pass is trusted when the thread count is
+   the same before and after it and equals what it listed; otherwise passes are merged
+   (a thread gone by then fails its next read and is skipped by the caller). Returns
+   sorted, unique tids in *tids (CHURN_FREE it) and their count in *count. */
+#define CHURN__TASK_PASSES 4
+
+CHURN__PRIV int churn__linux_tasks(long pid, unsigned long long **tids, int *count) {
+    char path[64];
+    unsigned long long *t = NULL;
+    int n = 0, cap = 0, pass, i, k, rc = CHURN_OK;
+    snprintf(path, sizeof path, "/proc/%ld/task", pid);
+    for (pass = 0; pass < CHURN__TASK_PASSES && rc == CHURN_OK; pass++) {
+        int first = n;
+        long before = churn__linux_task_count(path), after;
+        struct dirent *de;
+        DIR *d = opendir(path);
+        if (!d) { rc = churn__errno_to_code(errno); break; }
+        while ((de = readdir(d)) != NULL) {
+            if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+            if (churn__grow((void **)&t, &cap, n, sizeof(*t)) != CHURN_OK) { rc = CHURN_E_NOMEM; break; }
+            t[n++] = strtoull(de->d_name, NULL, 10);
+        }
+        closedir(d);
+        after = churn__linux_task_count(path);
+        if (rc == CHURN_OK && before >= 0 && before == after && n - first == before) {
+            memmove(t, t + first, (size_t)(n - first) * sizeof(*t)); /* exact on its own */
+            n -= first;
+            break;
+        }
+    }
+    if (rc != CHURN_OK) { CHURN_FREE(t); return rc; }
+    if (n > 1) qsort(t, (size_t)n, sizeof(*t), churn__cmp_ull);
+    for (i = k = 0; i < n; i++) /* drop tids seen by two passes */
+        if (k == 0 || t[i] != t[k - 1]) t[k++] = t[i];
+    *tids = t;
+    *count = k;
+    return CHURN_OK;
+}
+
 CHURN__PRIV int churn__linux_children(long pid, long long *children, long long *zombies) {
     char path[64];
     long live = 0, dead = 0;
@@ -1606,15 +1652,14 @@ CHURN__PRIV int churn__linux_children(long pid, long long *children, long long *
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
     if (access(path, R_OK) == 0) {
         /* Fast path: walk every task's children file. */
-        snprintf(path, sizeof path, "/proc/%ld/task", pid);
-        d = opendir(path);
-        if (!d) return churn__errno_to_code(errno);
-        while ((de = readdir(d)) != NULL) {
+        unsigned long long *tids = NULL;
+        int count = 0, i, rc = churn__linux_tasks(pid, &tids, &count);
+        if (rc != CHURN_OK) return rc;
+        for (i = 0; i < count; i++) {
             char cpath[96], buf[4096];
             long c = 0;
             int cfd;
-            if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
-            snprintf(cpath, sizeof cpath, "/proc/%ld/task/%ld/children", pid, atol(de->d_name));
+            snprintf(cpath, sizeof cpath, "/proc/%ld/task/%llu/children", pid, tids[i]);
             cfd = churn__open_cloexec(cpath, O_RDONLY);
             if (cfd < 0) continue; /* the thread exited meanwhile */
             /* streamed: a busy supervisor's list is longer than any fixed buffer */
@@ -1631,7 +1676,7 @@ CHURN__PRIV int churn__linux_children(long pid, long long *children, long long *
             if (c > 0) churn__linux_count_child(c, &live, &dead);
             churn__close(cfd);
         }
-        closedir(d);
+        CHURN_FREE(tids);
     } else {
         d = opendir("/proc");
         if (!d) return churn__errno_to_code(errno);
@@ -1909,32 +1954,26 @@ CHURN__PRIV int churn__linux_unix_sockets(long pid, const unsigned long long *on
 }
 
 CHURN__PRIV int churn__linux_threads(long pid, churn_inventory *out) {
-    char path[64];
-    DIR *d;
-    struct dirent *de;
-    int cap = 0;
-    snprintf(path, sizeof path, "/proc/%ld/task", pid);
-    d = opendir(path);
-    if (!d) return churn__errno_to_code(errno);
-    while ((de = readdir(d)) != NULL) {
+    unsigned long long *tids = NULL;
+    int count = 0, cap = 0, i, rc = churn__linux_tasks(pid, &tids, &count);
+    for (i = 0; rc == CHURN_OK && i < count; i++) {
         char cpath[96], name[64];
         long n;
         churn_thread_info *t;
-        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
-        if (churn__grow((void **)&out->threads, &cap, out->thread_count, sizeof(*out->threads)) != CHURN_OK) {
-            closedir(d);
-            return CHURN_E_NOMEM;
-        }
-        snprintf(cpath, sizeof cpath, "/proc/%ld/task/%ld/comm", pid, atol(de->d_name));
+        snprintf(cpath, sizeof cpath, "/proc/%ld/task/%llu/comm", pid, tids[i]);
         n = churn__read_small(cpath, name, sizeof name);
         if (n < 0) { out->skipped++; continue; } /* thread exited while we listed */
         if (n > 0 && name[n - 1] == '\n') name[--n] = '\0'; /* comm ends in one newline */
+        if (churn__grow((void **)&out->threads, &cap, out->thread_count, sizeof(*out->threads)) != CHURN_OK) {
+            rc = CHURN_E_NOMEM;
+            break;
+        }
         t = &out->threads[out->thread_count++];
-        t->tid = atoll(de->d_name);
+        t->tid = (long long)tids[i];
         churn__copy(t->name, sizeof t->name, name, (size_t)n);
     }
-    closedir(d);
-    return CHURN_OK;
+    CHURN_FREE(tids);
+    return rc;
 }
 
 CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
