@@ -1630,7 +1630,7 @@ CHURN__PRIV int churn__linux_tasks(long pid, unsigned long long **tids, int *cou
         closedir(d);
         after = churn__linux_task_count(path);
         if (rc == CHURN_OK && before >= 0 && before == after && n - first == before) {
-            memmove(t, t + first, (size_t)(n - first) * sizeof(*t)); /* exact on its own */
+            if (first > 0) memmove(t, t + first, (size_t)(n - first) * sizeof(*t)); /* exact on its own */
             n -= first;
             break;
         }
