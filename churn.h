@@ -107,6 +107,15 @@ rss, private and virtual bytes cost a few stat()/read() calls, independent of th
 number of open fds (CHURN_METRICS_CHEAP). The snapshot's own temporary fds are
 closed before it returns and never counted; nothing it allocates survives the call.
 
+A sampler takes the same snapshots repeatedly for less: churn_sampler_open(pid, &sm)
+keeps /proc/P and /proc/P/statm open on Linux, so churn_sampler_take(&sm, mask, &s)
+costs one pread() and two fstatat() for the cheap metrics (about half a plain
+snapshot), and it stays bound to the process it opened: after that process exits,
+samples return CHURN_E_NOPROC even if the pid has been reused. Its 2 fds are left
+out of handles when it samples this process; close it with churn_sampler_close()
+before taking an inventory. On Windows and macOS it is a plain snapshot of the pid.
+churn_run samples the watched process with one during the measured cycles.
+
 INVENTORIES
 ===========
 churn_inventory_take(pid, &inv) lists every fd/handle with a kind and a human
@@ -251,7 +260,8 @@ GUARANTEES
     - Bounded memory: the time series is decimated to at most series_max samples.
     - Atomic reports: temp file + fsync + rename (MoveFileExW on Windows).
     - No leaks of its own: every fd and allocation is released before return
-      (results own their memory until churn_result_free/churn_inventory_free).
+      (results own their memory until churn_result_free/churn_inventory_free;
+      an open churn_sampler holds 2 fds on Linux until churn_sampler_close).
 
 PLATFORM NOTES
 ==============
@@ -283,8 +293,9 @@ is left behind. Details: docs/windows-platform-notes.md, docs/macos-platform-not
 
 RECENT CHANGES
 ==============
-    0.1.0  (2026-11-22) first release: Linux snapshots, inventories, verdicts,
-           churn loop, JSON reports.
+    0.1.0  (2026-11-22) first release: snapshots, samplers, inventories, verdicts,
+           the churn loop and JSON reports on Linux, Windows (run under wine) and
+           macOS (built, not run).
 */
 
 #ifndef CHURN_H_INCLUDED
@@ -380,6 +391,23 @@ CHURN_DEF void churn_snapshot_init(churn_snapshot *s);  /* every value CHURN_UNK
 CHURN_DEF void churn_snapshot_peak(churn_snapshot *peak, const churn_snapshot *s);
 CHURN_DEF const char *churn_metric_name(churn_metric m);
 CHURN_DEF unsigned churn_metrics_cheap(void);  /* what sample_metrics 0 means on this platform */
+
+/* A sampler: repeated snapshots of one process at the cost of the reads alone. On Linux
+   it keeps /proc/P and /proc/P/statm open, so a cheap sample is one pread() and two
+   fstatat() calls, and it stays bound to the process it opened: once that process has
+   exited, samples return CHURN_E_NOPROC even if its pid was reused. The sampler's own
+   fds (own_fds) are left out of handles when P is this process. Elsewhere a sampler is
+   churn_snapshot_take_some() on the pid checked at open. The churn loop samples with one. */
+typedef struct churn_sampler {
+    long pid;
+    int  own_fds;      /* fds held in this process while open: 2 on Linux, else 0 */
+    int  is_open;
+    int  os_fd[2];     /* Linux: the /proc/P directory and /proc/P/statm */
+} churn_sampler;
+
+CHURN_DEF int  churn_sampler_open(long pid, churn_sampler *s);  /* pid 0: this process */
+CHURN_DEF int  churn_sampler_take(churn_sampler *s, unsigned metric_mask, churn_snapshot *out);
+CHURN_DEF void churn_sampler_close(churn_sampler *s);  /* safe on zeroed and closed samplers */
 
 /* ---- inventories ----------------------------------------------------------------------- */
 typedef struct churn_handle_info {
@@ -843,6 +871,8 @@ extern int clock_gettime(clockid_t clock_id, struct timespec *tp);
      churn__os_platform()                         "linux", "windows", "macos"
      churn__os_describe(buf, cap)                 OS name, release, machine for the report
      churn__os_write_atomic(path, data, len)      temp file + flush + rename over path
+     churn__os_sampler_open(s) / _take / _close   kept-open sampling, or CHURN_E_UNSUPPORTED
+                                                  from open (then samples are plain snapshots)
    and, unless CHURN_NO_NET, the socket shim in >>churn loop (churn__sock, churn__poll, ...). */
 CHURN__PRIV long   churn__os_pid(void);
 CHURN__PRIV double churn__os_now(void);
@@ -854,6 +884,9 @@ CHURN__PRIV unsigned churn__os_cheap_metrics(void);
 CHURN__PRIV const char *churn__os_platform(void);
 CHURN__PRIV void   churn__os_describe(char *out, size_t cap);
 CHURN__PRIV int    churn__os_write_atomic(const char *path, const char *data, size_t len);
+CHURN__PRIV int    churn__os_sampler_open(churn_sampler *s);
+CHURN__PRIV int    churn__os_sampler_take(churn_sampler *s, unsigned mask, churn_snapshot *out);
+CHURN__PRIV void   churn__os_sampler_close(churn_sampler *s);
 
 #define CHURN__ERROR_CASE(name, value, text) case value: return text;
 CHURN__API const char *churn_strerror(int code) {
@@ -912,6 +945,45 @@ CHURN__API int churn_snapshot_take_some(long pid, unsigned metric_mask, churn_sn
 
 CHURN__API int churn_snapshot_take(long pid, churn_snapshot *out) {
     return churn_snapshot_take_some(pid, CHURN_METRICS_ALL, out);
+}
+
+CHURN__API int churn_sampler_open(long pid, churn_sampler *s) {
+    int rc;
+    if (!s) return CHURN_E_INVAL;
+    memset(s, 0, sizeof *s);
+    s->os_fd[0] = s->os_fd[1] = -1;
+    if (pid < 0) return CHURN_E_INVAL;
+    s->pid = pid ? pid : churn__os_pid();
+    rc = churn__os_sampler_open(s);
+    if (rc == CHURN_E_UNSUPPORTED) { /* plain snapshots; the pid must exist now as well */
+        churn_snapshot probe;
+        rc = churn_snapshot_take_some(s->pid, CHURN_METRIC_BIT(CHURN_METRIC_THREADS), &probe);
+    }
+    if (rc != CHURN_OK) {
+        s->pid = 0;
+        return rc;
+    }
+    s->is_open = 1;
+    return CHURN_OK;
+}
+
+CHURN__API int churn_sampler_take(churn_sampler *s, unsigned metric_mask, churn_snapshot *out) {
+    int rc;
+    if (!out) return CHURN_E_INVAL;
+    churn_snapshot_init(out);
+    if (!s || !s->is_open) return CHURN_E_INVAL;
+    out->pid = s->pid;
+    metric_mask &= CHURN_METRICS_ALL;
+    rc = s->own_fds > 0 ? churn__os_sampler_take(s, metric_mask, out) : churn__os_snapshot(s->pid, metric_mask, out);
+    out->at = churn__os_now();
+    return rc;
+}
+
+CHURN__API void churn_sampler_close(churn_sampler *s) {
+    if (!s || !s->is_open) return;
+    if (s->own_fds > 0) churn__os_sampler_close(s);
+    memset(s, 0, sizeof *s);
+    s->os_fd[0] = s->os_fd[1] = -1;
 }
 
 /* Bounded string copy that always terminates (strncpy does not, snprintf warns on truncation). */
@@ -1699,12 +1771,46 @@ CHURN__PRIV unsigned churn__os_cheap_metrics(void) { return CHURN_METRICS_CHEAP;
 
 #define CHURN__WANT(mask, m) (((mask) & CHURN_METRIC_BIT(m)) != 0)
 
+/* A pid whose /proc entry remains but which has exited (zombie, dead) or vanished. */
+CHURN__PRIV int churn__linux_is_gone(long pid) {
+    long pp;
+    char state = 0;
+    return churn__linux_stat_state(pid, &pp, &state) != 0 || state == 'Z' || state == 'X';
+}
+
+/* Swapped-out bytes of pid: 0 without swap on the machine (no read), -1 when unreadable. */
+CHURN__PRIV long long churn__linux_swap_bytes(long pid) {
+    struct sysinfo si;
+    char path[64], buf[4096];
+    long long kb;
+    if (sysinfo(&si) == 0 && si.totalswap == 0) return 0;
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    if (churn__read_small(path, buf, sizeof buf) <= 0) return -1;
+    kb = churn__status_field(buf, "VmSwap");
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+/* The memory metrics from the text of /proc/P/statm ("size resident shared ..." in pages).
+   No mm at all (size 0): a kernel thread (unknown) or an exited, unreaped process (gone). */
+CHURN__PRIV int churn__linux_statm_fill(long pid, int self, const char *statm, unsigned mask, churn_snapshot *out) {
+    const char *p = statm;
+    long long page = sysconf(_SC_PAGESIZE);
+    long long size = churn__parse_ll(&p), resident = churn__parse_ll(&p), shared = churn__parse_ll(&p);
+    if (size <= 0) return !self && churn__linux_is_gone(pid) ? CHURN_E_NOPROC : CHURN_OK;
+    if (CHURN__WANT(mask, CHURN_METRIC_VIRTUAL_BYTES)) out->value[CHURN_METRIC_VIRTUAL_BYTES] = size * page;
+    if (CHURN__WANT(mask, CHURN_METRIC_RSS_BYTES)) out->value[CHURN_METRIC_RSS_BYTES] = resident * page;
+    if (CHURN__WANT(mask, CHURN_METRIC_PRIVATE_BYTES)) {
+        long long swap = churn__linux_swap_bytes(pid);
+        if (swap >= 0) out->value[CHURN_METRIC_PRIVATE_BYTES] = (resident - shared) * page + swap;
+    }
+    return CHURN_OK;
+}
+
 CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out) {
     char path[64];
     struct stat st;
     int self = pid == churn__os_pid();
     int rc = self ? CHURN_OK : churn__linux_check_pid(pid); /* we cannot vanish under ourselves */
-    long long page = sysconf(_SC_PAGESIZE);
     unsigned mem_mask = CHURN_METRIC_BIT(CHURN_METRIC_RSS_BYTES) | CHURN_METRIC_BIT(CHURN_METRIC_PRIVATE_BYTES) |
                         CHURN_METRIC_BIT(CHURN_METRIC_VIRTUAL_BYTES);
     unsigned sock_mask = CHURN_METRIC_BIT(CHURN_METRIC_SOCKETS) | CHURN_METRIC_BIT(CHURN_METRIC_CLOSE_WAIT) |
@@ -1769,37 +1875,10 @@ CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out)
 
     if (mask & mem_mask) {
         char buf[256];
-        const char *p = buf;
-        long long size, resident, shared, swap = 0;
-        struct sysinfo si;
         snprintf(path, sizeof path, "/proc/%ld/statm", pid);
         if (churn__read_small(path, buf, sizeof buf) > 0) {
-            size = churn__parse_ll(&p);
-            resident = churn__parse_ll(&p);
-            shared = churn__parse_ll(&p);
-            if (size == 0 && !self) {
-                /* no mm: a kernel thread, or a process that exited and waits to be reaped,
-                   which is gone as far as measuring goes */
-                long pp;
-                char state = 0;
-                if (churn__linux_stat_state(pid, &pp, &state) != 0 || state == 'Z' || state == 'X') return CHURN_E_NOPROC;
-            }
-            if (size > 0) { /* kernel threads have no mm: all zero, so unknown */
-                if (CHURN__WANT(mask, CHURN_METRIC_VIRTUAL_BYTES)) out->value[CHURN_METRIC_VIRTUAL_BYTES] = size * page;
-                if (CHURN__WANT(mask, CHURN_METRIC_RSS_BYTES)) out->value[CHURN_METRIC_RSS_BYTES] = resident * page;
-                if (CHURN__WANT(mask, CHURN_METRIC_PRIVATE_BYTES)) {
-                    int swap_ok = 1;
-                    if (sysinfo(&si) != 0 || si.totalswap != 0) {
-                        char sbuf[4096];
-                        snprintf(path, sizeof path, "/proc/%ld/status", pid);
-                        swap = -1;
-                        if (churn__read_small(path, sbuf, sizeof sbuf) > 0) swap = churn__status_field(sbuf, "VmSwap");
-                        swap_ok = swap >= 0;
-                        swap *= 1024;
-                    }
-                    if (swap_ok) out->value[CHURN_METRIC_PRIVATE_BYTES] = (resident - shared) * page + swap;
-                }
-            }
+            rc = churn__linux_statm_fill(pid, self, buf, mask, out);
+            if (rc != CHURN_OK) return rc;
         }
     }
 
@@ -1814,6 +1893,70 @@ CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out)
 
     /* The process may have exited while we read: do not report a half snapshot as real. */
     return self ? CHURN_OK : churn__linux_check_pid(pid);
+}
+
+/* The sampler keeps /proc/P (which pins P's struct pid: lookups under it fail once P has
+   exited, whatever reuses the number) and /proc/P/statm, whose pread is the liveness check. */
+CHURN__PRIV int churn__os_sampler_open(churn_sampler *s) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld", s->pid);
+    s->os_fd[0] = churn__open_cloexec(path, O_RDONLY | O_DIRECTORY);
+    if (s->os_fd[0] < 0) return churn__errno_to_code(errno);
+    s->os_fd[1] = openat(s->os_fd[0], "statm", O_RDONLY | O_CLOEXEC);
+    if (s->os_fd[1] < 0 || (s->pid != churn__os_pid() && churn__linux_is_gone(s->pid))) {
+        int rc = s->os_fd[1] < 0 ? churn__errno_to_code(errno) : CHURN_E_NOPROC;
+        churn__os_sampler_close(s);
+        return rc;
+    }
+    s->own_fds = 2;
+    return CHURN_OK;
+}
+
+CHURN__PRIV void churn__os_sampler_close(churn_sampler *s) {
+    int i;
+    for (i = 0; i < 2; i++) {
+        if (s->os_fd[i] >= 0) churn__close(s->os_fd[i]);
+        s->os_fd[i] = -1;
+    }
+    s->own_fds = 0;
+}
+
+CHURN__PRIV int churn__os_sampler_take(churn_sampler *s, unsigned mask, churn_snapshot *out) {
+    const unsigned fast = CHURN_METRICS_CHEAP;
+    int self = s->pid == churn__os_pid(), rc;
+    char buf[256];
+    ssize_t n;
+    struct stat st;
+    do n = pread(s->os_fd[1], buf, sizeof buf - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return n == 0 ? CHURN_E_NOPROC : churn__errno_to_code(errno);
+    buf[n] = '\0';
+    if (mask & ~fast) {
+        /* fd walks and socket tables: the plain path, then our own fds out of the count */
+        rc = churn__os_snapshot(s->pid, mask, out);
+        if (rc == CHURN_OK && self && out->value[CHURN_METRIC_HANDLES] != CHURN_UNKNOWN)
+            out->value[CHURN_METRIC_HANDLES] -= s->own_fds;
+        return rc;
+    }
+    rc = churn__linux_statm_fill(s->pid, self, buf, mask, out);
+    if (rc != CHURN_OK) return rc;
+    if (CHURN__WANT(mask, CHURN_METRIC_HANDLES)) {
+        if (fstatat(s->os_fd[0], "fd", &st, 0) != 0) return churn__errno_to_code(errno);
+        if (st.st_size > 0) {
+            out->value[CHURN_METRIC_HANDLES] = (long long)st.st_size - (self ? s->own_fds : 0);
+        } else { /* before Linux 6.2: count the listing */
+            churn__fd_scan sc;
+            rc = churn__linux_scan_fds(s->pid, self, 0, &sc);
+            churn__fd_scan_free(&sc);
+            if (rc != CHURN_OK) return rc;
+            if (sc.err == CHURN_OK) out->value[CHURN_METRIC_HANDLES] = sc.handles - (self ? s->own_fds : 0);
+        }
+    }
+    if (CHURN__WANT(mask, CHURN_METRIC_THREADS)) {
+        if (fstatat(s->os_fd[0], "task", &st, 0) != 0) return churn__errno_to_code(errno);
+        if (st.st_nlink > 2) out->value[CHURN_METRIC_THREADS] = (long long)st.st_nlink - 2;
+    }
+    return CHURN_OK;
 }
 
 /* Inventory, Linux: one readlinkat + fstatat per fd; the socket tables are read once per
@@ -1986,9 +2129,7 @@ CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
     rc = churn__linux_check_pid(pid);
     if (rc != CHURN_OK) return rc;
     if (!self) { /* an exited, unreaped process is gone, as for snapshots */
-        long pp;
-        char st = 0;
-        if (churn__linux_stat_state(pid, &pp, &st) != 0 || st == 'Z' || st == 'X') return CHURN_E_NOPROC;
+        if (churn__linux_is_gone(pid)) return CHURN_E_NOPROC;
     }
     snprintf(path, sizeof path, "/proc/%ld/fd", pid);
     d = opendir(path);
@@ -3164,6 +3305,13 @@ done:
 /* ---- platform description and atomic writes ---- */
 CHURN__PRIV const char *churn__os_platform(void) { return "windows"; }
 
+/* No kept-open sampler here yet: churn_sampler_take is a plain snapshot of the pid. */
+CHURN__PRIV int churn__os_sampler_open(churn_sampler *s) { (void)s; return CHURN_E_UNSUPPORTED; }
+CHURN__PRIV int churn__os_sampler_take(churn_sampler *s, unsigned mask, churn_snapshot *out) {
+    return churn__os_snapshot(s->pid, mask, out);
+}
+CHURN__PRIV void churn__os_sampler_close(churn_sampler *s) { (void)s; }
+
 CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
     const churn__win_api *api = churn__win_api_get();
     churn__os_version v;
@@ -3721,6 +3869,13 @@ CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
 }
 
 CHURN__PRIV const char *churn__os_platform(void) { return "macos"; }
+
+/* No kept-open sampler here yet: churn_sampler_take is a plain snapshot of the pid. */
+CHURN__PRIV int churn__os_sampler_open(churn_sampler *s) { (void)s; return CHURN_E_UNSUPPORTED; }
+CHURN__PRIV int churn__os_sampler_take(churn_sampler *s, unsigned mask, churn_snapshot *out) {
+    return churn__os_snapshot(s->pid, mask, out);
+}
+CHURN__PRIV void churn__os_sampler_close(churn_sampler *s) { (void)s; }
 
 /* "macOS 14.2 (Darwin 23.2.0) arm64"; "Darwin 23.2.0 arm64" before 10.13.4 (no
    kern.osproductversion). */
@@ -4729,6 +4884,7 @@ typedef struct churn__engine {
     int watch_self;                    /* watched process is this one: exclude open_socks */
     /* sampling */
     unsigned sample_mask;
+    churn_sampler sampler;             /* open during the measured cycles only */
     long sample_every;
     int series_cap;
     double last_progress;
@@ -4793,6 +4949,7 @@ CHURN__PRIV int churn__engine_scripts(churn__engine *e, const char *path, const 
 #define CHURN__TLS_HELLO_SENT 48
 
 CHURN__PRIV void churn__engine_free(churn__engine *e) {
+    churn_sampler_close(&e->sampler);
     CHURN_FREE(e->req_partial_headers);
     CHURN_FREE(e->req_partial_body);
     CHURN_FREE(e->req_unread);
@@ -5129,7 +5286,7 @@ CHURN__PRIV void churn__sample(churn__engine *e) {
     churn_snapshot s;
     int rc;
     if (e->stop) return;
-    rc = churn_snapshot_take_some(e->cfg->watch_pid, e->sample_mask, &s);
+    rc = churn_sampler_take(&e->sampler, e->sample_mask, &s);
     if (rc == CHURN_E_NOPROC) { e->res->watch_exited = 1; e->stop = 1; return; }
     if (rc != CHURN_OK) return;
     if (e->watch_self) {
@@ -5435,13 +5592,19 @@ CHURN__API int churn_run(const churn_config *cfg, churn_result *out) {
     churn__series_add(&e, 0, &out->baseline);
     if (!cfg->no_inventory) churn_inventory_take(pid, &before);
 
-    /* measured cycles */
+    /* measured cycles; the sampler is opened after the "before" inventory and closed before
+       the drain, so its own fds never appear in an inventory */
+    rc = churn_sampler_open(pid, &e.sampler);
+    if (rc == CHURN_E_NOPROC) out->watch_exited = 1;
+    else if (rc != CHURN_OK) { churn__engine_free(&e); churn_inventory_free(&before); churn_result_free(out); out->run_rc = rc; return rc; }
     e.measured = 1;
     e.last_progress = churn__os_now();
     t0 = churn__os_now();
-    if (cfg->cycle) rc = churn__custom_run(&e, cfg->cycles);
+    if (out->watch_exited) rc = CHURN_OK;
+    else if (cfg->cycle) rc = churn__custom_run(&e, cfg->cycles);
     else rc = churn__engine_run(&e, cfg->cycles, conc);
     out->elapsed_s = churn__os_now() - t0;
+    churn_sampler_close(&e.sampler);
     out->cycles_per_s = out->elapsed_s > 0 ? (double)out->cycles_done / out->elapsed_s : 0.0;
     if (rc != CHURN_OK) {
         churn__engine_free(&e);

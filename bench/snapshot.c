@@ -12,6 +12,8 @@
        a /proc scan of every pid's stat for children / zombies.
    (b) churn_snapshot_take_some(0, handles|threads|rss|private)  vs  the O(1) reading:
        stat("/proc/self/fd").st_size, stat("/proc/self/task").st_nlink - 2, /proc/self/statm.
+   (b2) churn_sampler_take(handles|threads|rss|private) vs the same O(1) reading through
+       kept fds: fstatat(/proc/self dir fd, "fd" / "task") and pread of a kept statm fd.
    (c) psutil num_fds + num_threads + memory_info on this pid, measured by
        /usr/bin/python3 while this process holds the fds (all of them O_CLOEXEC).
    (d) each source by itself, for the record (including a sock_diag netlink dump,
@@ -245,6 +247,22 @@ static void plain_cheap(cheap_facts *c)
     c->vm_pages = size;
     c->rss_pages = res;
     c->anon_pages = res - shared;
+}
+
+/* The same facts through fds kept open: what a careful long-running sampler does. */
+static void plain_kept(cheap_facts *c, int dirfd, int statmfd)
+{
+    struct stat st;
+    char buf[256], *q;
+    ssize_t n;
+    c->handles = fstatat(dirfd, "fd", &st, 0) == 0 ? (long long)st.st_size : -1;
+    c->threads = fstatat(dirfd, "task", &st, 0) == 0 ? (long long)st.st_nlink - 2 : -1;
+    n = pread(statmfd, buf, sizeof buf - 1, 0);
+    if (n <= 0) die("pread statm");
+    buf[n] = '\0';
+    c->vm_pages = strtoll(buf, &q, 10);
+    c->rss_pages = strtoll(q, &q, 10);
+    c->anon_pages = c->rss_pages - strtoll(q, &q, 10);
 }
 
 /* ---- (d) sources by themselves ---------------------------------------------------------- */
@@ -554,7 +572,7 @@ static void check(int rc, const char *what)
 }
 
 typedef struct {
-    double full_churn, full_plain, cheap_churn, cheap_plain, psutil;
+    double full_churn, full_plain, cheap_churn, cheap_plain, sampler_churn, sampler_plain, psutil;
 } level_result;
 
 #define MAX_ITERS 400
@@ -631,6 +649,40 @@ static void run_level(int fds, int iters, level_result *r)
                cf.anon_pages * (sysconf(_SC_PAGESIZE) / 1024));
     }
 
+    /* (b2) a sampler against the kept-fd reading, interleaved */
+    {
+        unsigned mask = CHURN_METRIC_BIT(CHURN_METRIC_HANDLES) | CHURN_METRIC_BIT(CHURN_METRIC_THREADS) |
+                        CHURN_METRIC_BIT(CHURN_METRIC_RSS_BYTES) | CHURN_METRIC_BIT(CHURN_METRIC_PRIVATE_BYTES);
+        int ci = iters * 4 > MAX_ITERS ? MAX_ITERS : iters * 4;
+        int dirfd = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int statmfd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        churn_sampler sm;
+        if (dirfd < 0 || statmfd < 0) die("open /proc/self");
+        check(churn_sampler_open(0, &sm), "churn_sampler_open");
+        for (i = 0; i < 20; i++) {
+            check(churn_sampler_take(&sm, mask, &s), "churn_sampler_take");
+            plain_kept(&cf, dirfd, statmfd);
+        }
+        for (i = 0; i < ci; i++) {
+            t0 = now_us();
+            check(churn_sampler_take(&sm, mask, &s), "churn_sampler_take");
+            tc[i] = now_us() - t0;
+            t0 = now_us();
+            plain_kept(&cf, dirfd, statmfd);
+            tp[i] = now_us() - t0;
+        }
+        r->sampler_churn = median(tc, ci);
+        r->sampler_plain = median(tp, ci);
+        printf("  sampler         @%-5d fds  churn %9.2f us   kept  %9.2f us   ratio %5.2fx (target <= 1.50x, flat in fds)\n",
+               fds, r->sampler_churn, r->sampler_plain, ratio(r->sampler_churn, r->sampler_plain));
+        printf("      values churn/plain: handles %lld/%lld (the plain reading counts its 2 kept fds and ours)"
+               " threads %lld/%lld\n",
+               s.value[CHURN_METRIC_HANDLES], cf.handles, s.value[CHURN_METRIC_THREADS], cf.threads);
+        churn_sampler_close(&sm);
+        close(dirfd);
+        close(statmfd);
+    }
+
     /* (c) psutil on this pid while we hold the fds */
     r->psutil = psutil_us(fds <= 16 ? 2000 : 100, &ps_fds);
     if (r->psutil == 0) {
@@ -640,10 +692,14 @@ static void run_level(int fds, int iters, level_result *r)
     } else {
         double target = fds <= 16 ? 5.0 : 500.0;
         double speedup = ratio(r->psutil, r->cheap_churn);
+        double sampler_speedup = ratio(r->psutil, r->sampler_churn);
         printf("  psutil cheap    @%-5d fds  psutil %8.1f us   (num_fds saw %d)   churn cheap is %.2fx faster"
                " (target >= %.0fx)%s; the O(1) plain reading is %.2fx\n",
                fds, r->psutil, ps_fds, speedup, target, speedup >= target ? "" : "  MISS",
                ratio(r->psutil, r->cheap_plain));
+        printf("  psutil sampler  @%-5d fds  churn sampler (what churn_run samples with) is %.2fx faster"
+               " (target >= %.0fx)%s\n",
+               fds, sampler_speedup, target, sampler_speedup >= target ? "" : "  MISS");
     }
 
     /* (d) each source by itself */
@@ -731,9 +787,12 @@ int main(void)
            ratio(r16.full_churn, r16.full_plain), ratio(r4k.full_churn, r4k.full_plain),
            ratio(r16.cheap_churn, r16.cheap_plain), ratio(r4k.cheap_churn, r4k.cheap_plain),
            ratio(r4k.cheap_churn, r16.cheap_churn));
+    printf("; sampler ratio %.2fx @16, %.2fx @4096 (<= 1.5x)", ratio(r16.sampler_churn, r16.sampler_plain),
+           ratio(r4k.sampler_churn, r4k.sampler_plain));
     if (r16.psutil > 0 && r4k.psutil > 0)
-        printf("; vs psutil %.2fx @16 (>= 5x), %.1fx @4096 (>= 500x)",
-               ratio(r16.psutil, r16.cheap_churn), ratio(r4k.psutil, r4k.cheap_churn));
+        printf("; vs psutil: cheap %.2fx @16, %.1fx @4096, sampler %.2fx @16, %.1fx @4096 (>= 5x, >= 500x)",
+               ratio(r16.psutil, r16.cheap_churn), ratio(r4k.psutil, r4k.cheap_churn),
+               ratio(r16.psutil, r16.sampler_churn), ratio(r4k.psutil, r4k.sampler_churn));
     printf("\n");
     close(g_peer_ctl);
     if (g_peer > 0) waitpid(g_peer, NULL, 0);

@@ -1082,6 +1082,117 @@ CT_TEST(test_snapshot_of_exiting_process) {
     CT_EQ_LL(ok + noproc, 200);
 }
 
+/* ---- samplers ------------------------------------------------------------------------------ */
+
+/* A sampler of this process reads what a plain snapshot reads, with its own fds left out,
+   and follows what the test opens and closes. */
+CT_TEST(test_sampler_self_follows_fds_and_threads) {
+    churn_sampler sm;
+    churn_snapshot a, b, plain;
+    int fds0 = t_self_fds(), p[8][2], i;
+    CT_REQUIRE(churn_sampler_open(0, &sm) == CHURN_OK);
+    CT_EQ_LL(sm.pid, (long long)getpid());
+    CT_EQ_LL(t_self_fds(), fds0 + sm.own_fds);
+    CT_REQUIRE(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &a) == CHURN_OK);
+    CT_EQ_LL(a.value[CHURN_METRIC_HANDLES], fds0);
+    CT_EQ_LL(a.value[CHURN_METRIC_THREADS], t_self_threads());
+    CT_CHECK(a.value[CHURN_METRIC_RSS_BYTES] > 0);
+    CT_CHECK(a.value[CHURN_METRIC_VIRTUAL_BYTES] >= a.value[CHURN_METRIC_RSS_BYTES]);
+    CT_EQ_LL(a.value[CHURN_METRIC_SOCKETS], CHURN_UNKNOWN); /* not asked for */
+    for (i = 0; i < 8; i++) CT_REQUIRE(pipe(p[i]) == 0);
+    CT_REQUIRE(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &b) == CHURN_OK);
+    CT_EQ_LL(b.value[CHURN_METRIC_HANDLES] - a.value[CHURN_METRIC_HANDLES], 16);
+    /* every metric: the fd walk path also leaves the sampler's fds out */
+    CT_REQUIRE(churn_sampler_take(&sm, CHURN_METRICS_ALL, &b) == CHURN_OK);
+    CT_REQUIRE(churn_snapshot_take(0, &plain) == CHURN_OK);
+    CT_EQ_LL(b.value[CHURN_METRIC_HANDLES], fds0 + 16);
+    CT_EQ_LL(plain.value[CHURN_METRIC_HANDLES], fds0 + 16 + sm.own_fds);
+    CT_EQ_LL(b.value[CHURN_METRIC_SOCKETS], plain.value[CHURN_METRIC_SOCKETS]);
+    CT_EQ_LL(b.value[CHURN_METRIC_CHILDREN], plain.value[CHURN_METRIC_CHILDREN]);
+    for (i = 0; i < 8; i++) { close(p[i][0]); close(p[i][1]); }
+    CT_REQUIRE(churn_sampler_take(&sm, CHURN_METRIC_BIT(CHURN_METRIC_HANDLES), &b) == CHURN_OK);
+    CT_EQ_LL(b.value[CHURN_METRIC_HANDLES], fds0);
+    CT_EQ_LL(b.value[CHURN_METRIC_THREADS], CHURN_UNKNOWN);
+    churn_sampler_close(&sm);
+    CT_EQ_LL(t_self_fds(), fds0);
+    churn_sampler_close(&sm); /* twice is fine */
+    CT_EQ_LL(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &b), CHURN_E_INVAL);
+}
+
+/* A sampler of another process: its counts, then NOPROC once it has exited (zombie) and
+   once it is reaped; the sampler never reads whatever may take the pid next. */
+CT_TEST(test_sampler_child_until_gone) {
+    churn_sampler sm;
+    churn_snapshot s, plain;
+    int ready[2], st = 0, fds0 = t_self_fds();
+    char c;
+    pid_t pid;
+    CT_REQUIRE(pipe(ready) == 0);
+    fflush(stdout);
+    pid = fork();
+    CT_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int k, extra[6];
+        for (k = 0; k < 6; k++) extra[k] = dup(2);
+        (void)extra;
+        if (write(ready[1], "r", 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    CT_REQUIRE(read(ready[0], &c, 1) == 1);
+    close(ready[0]);
+    CT_REQUIRE(churn_sampler_open((long)pid, &sm) == CHURN_OK);
+    CT_EQ_LL(sm.own_fds, 2); /* held here, not in the child: the child's count is untouched */
+    CT_REQUIRE(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &s) == CHURN_OK);
+    CT_REQUIRE(churn_snapshot_take_some((long)pid, CHURN_METRICS_CHEAP, &plain) == CHURN_OK);
+    CT_EQ_LL(s.pid, (long long)pid);
+    CT_EQ_LL(s.value[CHURN_METRIC_HANDLES], plain.value[CHURN_METRIC_HANDLES]);
+    CT_EQ_LL(s.value[CHURN_METRIC_THREADS], 1);
+    CT_EQ_LL(s.value[CHURN_METRIC_VIRTUAL_BYTES], plain.value[CHURN_METRIC_VIRTUAL_BYTES]);
+    CT_REQUIRE(kill(pid, SIGKILL) == 0);
+    {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        CT_REQUIRE(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0); /* a zombie now */
+    }
+    CT_EQ_LL(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &s), CHURN_E_NOPROC);
+    CT_EQ_LL(churn_sampler_take(&sm, CHURN_METRIC_BIT(CHURN_METRIC_HANDLES), &s), CHURN_E_NOPROC);
+    CT_REQUIRE(waitpid(pid, &st, 0) == pid);
+    CT_EQ_LL(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &s), CHURN_E_NOPROC);
+    CT_EQ_LL(churn_sampler_take(&sm, CHURN_METRICS_ALL, &s), CHURN_E_NOPROC);
+    churn_sampler_close(&sm);
+    CT_EQ_LL(t_self_fds(), fds0);
+}
+
+CT_TEST(test_sampler_bad_input) {
+    churn_sampler sm, zero;
+    churn_snapshot s;
+    int fds0 = t_self_fds();
+    pid_t gone;
+    memset(&zero, 0, sizeof zero);
+    CT_EQ_LL(churn_sampler_open(0, NULL), CHURN_E_INVAL);
+    CT_EQ_LL(churn_sampler_open(-1, &sm), CHURN_E_INVAL);
+    CT_EQ_LL(sm.is_open, 0);
+    fflush(stdout);
+    gone = fork();
+    CT_REQUIRE(gone >= 0);
+    if (gone == 0) _exit(0);
+    CT_REQUIRE(waitpid(gone, NULL, 0) == gone);
+    CT_EQ_LL(churn_sampler_open((long)gone, &sm), CHURN_E_NOPROC);
+    CT_EQ_LL(t_self_fds(), fds0); /* a failed open keeps nothing */
+    CT_EQ_LL(churn_sampler_take(&zero, CHURN_METRICS_CHEAP, &s), CHURN_E_INVAL);
+    CT_EQ_LL(s.value[CHURN_METRIC_HANDLES], CHURN_UNKNOWN);
+    CT_EQ_LL(churn_sampler_take(NULL, CHURN_METRICS_CHEAP, &s), CHURN_E_INVAL);
+    CT_REQUIRE(churn_sampler_open(0, &sm) == CHURN_OK);
+    CT_EQ_LL(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, NULL), CHURN_E_INVAL);
+    CT_REQUIRE(churn_sampler_take(&sm, ~0u, &s) == CHURN_OK); /* unknown bits ignored */
+    churn_sampler_close(&sm);
+    churn_sampler_close(&zero);
+    churn_sampler_close(NULL);
+    CT_EQ_LL(t_self_fds(), fds0);
+}
+
 /* ---- masks, unknowns, peak -------------------------------------------------------------- */
 
 static int t_is_stable_count(int m) {
@@ -1246,6 +1357,9 @@ int main(void) {
     CT_RUN(test_snapshot_of_exiting_process);
     CT_RUN(test_many_threads);
     CT_RUN(test_take_some_masks);
+    CT_RUN(test_sampler_self_follows_fds_and_threads);
+    CT_RUN(test_sampler_child_until_gone);
+    CT_RUN(test_sampler_bad_input);
     CT_RUN(test_linux_known_and_unknown);
     CT_RUN(test_snapshot_clock);
     CT_RUN(test_snapshot_at_is_monotonic_clock);

@@ -236,6 +236,18 @@ CT_TEST(snapshot_errors) {
     CT_EQ_LL(churn_snapshot_take((long)child, &s), CHURN_E_NOPROC);
     /* launchd (pid 1) belongs to root: not ours to inspect */
     if (getuid() != 0) CT_EQ_LL(churn_snapshot_take(1, &s), CHURN_E_PERM);
+    /* a sampler is a plain snapshot here: the same errors, nothing held */
+    {
+        churn_sampler sm;
+        CT_EQ_LL(churn_sampler_open((long)child, &sm), CHURN_E_NOPROC);
+        CT_EQ_LL(churn_sampler_open(-1, &sm), CHURN_E_INVAL);
+        CT_REQUIRE(churn_sampler_open(0, &sm) == CHURN_OK);
+        CT_EQ_LL(sm.own_fds, 0);
+        CT_REQUIRE(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &s) == CHURN_OK);
+        CT_GE_LL(s.value[CHURN_METRIC_HANDLES], 3);
+        churn_sampler_close(&sm);
+        CT_EQ_LL(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &s), CHURN_E_INVAL);
+    }
 }
 
 CT_TEST(snapshot_handles_rise_with_fds) {

@@ -217,6 +217,30 @@ CT_TEST(errors) {
     CT_EQ_LL(churn_snapshot_take(0, NULL), CHURN_E_INVAL);
 }
 
+/* A Windows sampler is a plain snapshot of the pid checked at open: same counts, no handle
+   of its own, the same errors. */
+CT_TEST(sampler_plain_snapshots) {
+    churn_sampler sm, zero;
+    churn_snapshot a, b;
+    memset(&zero, 0, sizeof zero);
+    CT_REQUIRE(churn_sampler_open(0, &sm) == CHURN_OK);
+    CT_EQ_LL(sm.own_fds, 0);
+    CT_EQ_LL(sm.pid, (long long)GetCurrentProcessId());
+    CT_REQUIRE(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &a) == CHURN_OK);
+    CT_REQUIRE(churn_snapshot_take_some(0, CHURN_METRICS_CHEAP, &b) == CHURN_OK);
+    CT_GE_LL(a.value[CHURN_METRIC_HANDLES], 3);
+    CT_CHECK(a.value[CHURN_METRIC_HANDLES] >= b.value[CHURN_METRIC_HANDLES] - 2 &&
+             a.value[CHURN_METRIC_HANDLES] <= b.value[CHURN_METRIC_HANDLES] + 2);
+    CT_EQ_LL(a.value[CHURN_METRIC_THREADS], b.value[CHURN_METRIC_THREADS]);
+    churn_sampler_close(&sm);
+    churn_sampler_close(&sm);
+    CT_EQ_LL(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &a), CHURN_E_INVAL);
+    CT_EQ_LL(churn_sampler_take(&zero, CHURN_METRICS_CHEAP, &a), CHURN_E_INVAL);
+    CT_EQ_LL(churn_sampler_open(0x7ffffff0L, &sm), CHURN_E_NOPROC);
+    CT_EQ_LL(churn_sampler_open(-1, &sm), CHURN_E_INVAL);
+    CT_EQ_LL(churn_sampler_open(0, NULL), CHURN_E_INVAL);
+}
+
 CT_TEST(snapshot_other_process) {
     /* a child process: measurable by pid, counted in our children, gone after exit */
     STARTUPINFOW si;
@@ -563,6 +587,7 @@ int main(void) {
     RUN(snapshot_and_inventory_threads);
     RUN(inventory_kinds);
     RUN(errors);
+    RUN(sampler_plain_snapshots);
     RUN(snapshot_other_process);
     RUN(snapshot_sockets_and_close_wait);
     RUN(churn_run_winsock);
