@@ -123,7 +123,9 @@ detail, and every thread with its id and name. churn_inventory_diff(before, afte
 &added) keeps what `after` holds and `before` did not; identity is the object,
 not the number (an fd number reused for another socket or file is new).
 churn_inventory_filter() drops expected entries (churn_ignore rules: a kind plus
-a detail substring, or a thread-name prefix). A leak report reads:
+a detail substring, or a thread-name prefix). churn_listener_pid(port, &pid, &n)
+finds the local process that owns a listening TCP socket, for tools that know a
+server's port but not its pid (churn-gate without --pid). A leak report reads:
 
     leaked handles (2):
       fd 7    socket  tcp 127.0.0.1:8080 -> 127.0.0.1:53422 CLOSE_WAIT
@@ -285,6 +287,9 @@ building for x86_64 and arm64 (make check-macos: zig cc with the macOS SDK heade
                                                     without closing hProcess)
     gdi/user objects  unknown                       GetGuiResources (build only: wine       unknown
                                                     lacks it, so unknown there)
+    listener owner    LISTEN sockets by sock_diag,  GetExtendedTcpTable owning pid (wine:   every pid's socket fds,
+    (churn_listener_  then /proc/P/fd inode match   no pids: CHURN_E_UNSUPPORTED)           PROC_PIDFDSOCKETINFO
+     pid)
 Windows: link ws2_32 (MSVC: a #pragma does it); ntdll, iphlpapi, psapi and user32 are loaded
 at run time; Windows 7 or later. Another process's sockets/close_wait are unknown where the
 TCP table cannot attribute rows to pids (wine). Name and socket queries on handles run on a
@@ -444,6 +449,15 @@ CHURN_DEF void churn_inventory_free(churn_inventory *inv);    /* safe on zeroed 
 #ifndef CHURN_NO_STDIO
 CHURN_DEF void churn_inventory_fprint(const churn_inventory *inv, FILE *f, int max_lines);
 #endif
+
+/* The local process owning a listening TCP socket on port (IPv4 or IPv6, any address): for
+   tools that know a server's port, not its pid. Several owners (a pre-forked server, or
+   SO_REUSEPORT workers): *pid is the lowest, usually the parent, and *owners says how
+   many (owners may be NULL). CHURN_E_NOPROC: nothing we may inspect listens there;
+   CHURN_E_PERM (Linux): a listener exists but belongs to a process we may not read;
+   CHURN_E_UNSUPPORTED: the OS does not say who owns it (wine). Cost: one socket-table
+   query, then a walk of every readable process's fds (milliseconds), so call it once. */
+CHURN_DEF int churn_listener_pid(int port, long *pid, int *owners);
 
 /* ---- limits and verdicts --------------------------------------------------------------- */
 #define CHURN_NO_LIMIT (-1LL)
@@ -871,6 +885,7 @@ extern int clock_gettime(clockid_t clock_id, struct timespec *tp);
      churn__os_platform()                         "linux", "windows", "macos"
      churn__os_describe(buf, cap)                 OS name, release, machine for the report
      churn__os_write_atomic(path, data, len)      temp file + flush + rename over path
+     churn__os_listener_owners(port, list)        pids owning a TCP listener on port
      churn__os_sampler_open(s) / _take / _close   kept-open sampling, or CHURN_E_UNSUPPORTED
                                                   from open (then samples are plain snapshots)
    and, unless CHURN_NO_NET, the socket shim in >>churn loop (churn__sock, churn__poll, ...). */
@@ -1081,6 +1096,13 @@ typedef struct churn__sock_table {
     churn__sock_entry *items;
     int count, cap;
 } churn__sock_table;
+
+typedef struct churn__pid_list { /* pids, duplicates allowed until sorted */
+    unsigned long long *items;
+    int count, cap;
+} churn__pid_list;
+CHURN__PRIV int churn__pid_list_add(churn__pid_list *l, long pid);
+CHURN__PRIV int churn__os_listener_owners(int port, churn__pid_list *owners);
 
 CHURN__PRIV int churn__cmp_sock_entry(const void *a, const void *b) {
     unsigned long long x = ((const churn__sock_entry *)a)->inode, y = ((const churn__sock_entry *)b)->inode;
@@ -2207,6 +2229,57 @@ CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
 }
 
 #include <sys/utsname.h>
+/* Owners of a TCP listener on port: the LISTEN sockets of our network namespace with that
+   local port (sock_diag, text tables as fallback), then every /proc/P/fd for their inodes.
+   Socket inodes are unique machine-wide, so a match is the owner whatever its namespace. */
+CHURN__PRIV int churn__os_listener_owners(int port, churn__pid_list *owners) {
+    churn__sock_table t;
+    unsigned long long *inodes = NULL;
+    int n = 0, cap = 0, i, rc, denied = 0;
+    DIR *procs;
+    struct dirent *de;
+    memset(&t, 0, sizeof t);
+    rc = churn__linux_tcp_sockets(churn__os_pid(), 1u << CHURN__TCP_LISTEN, NULL, -1, &t);
+    for (i = 0; rc == CHURN_OK && i < t.count; i++) {
+        if (t.items[i].state != CHURN__TCP_LISTEN || t.items[i].lport != port) continue;
+        if (churn__grow((void **)&inodes, &cap, n, sizeof(*inodes)) != CHURN_OK) rc = CHURN_E_NOMEM;
+        else inodes[n++] = t.items[i].inode;
+    }
+    CHURN_FREE(t.items);
+    if (rc != CHURN_OK || n == 0) { CHURN_FREE(inodes); return rc; }
+    qsort(inodes, (size_t)n, sizeof(*inodes), churn__cmp_ull);
+    procs = opendir("/proc");
+    if (!procs) { rc = churn__errno_to_code(errno); CHURN_FREE(inodes); return rc; }
+    while (rc == CHURN_OK && (de = readdir(procs)) != NULL) {
+        char path[64];
+        DIR *fds;
+        struct dirent *fe;
+        long pid;
+        if (de->d_name[0] < '1' || de->d_name[0] > '9') continue;
+        pid = atol(de->d_name);
+        snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+        fds = opendir(path);
+        if (!fds) { denied += errno == EACCES || errno == EPERM; continue; }
+        while ((fe = readdir(fds)) != NULL) {
+            char link[64];
+            ssize_t len;
+            if (fe->d_name[0] < '0' || fe->d_name[0] > '9') continue;
+            len = readlinkat(dirfd(fds), fe->d_name, link, sizeof link - 1);
+            if (len < 9 || memcmp(link, "socket:[", 8) != 0) continue;
+            link[len] = '\0';
+            if (churn__has_ull(inodes, n, strtoull(link + 8, NULL, 10))) {
+                rc = churn__pid_list_add(owners, pid);
+                break;
+            }
+        }
+        closedir(fds);
+    }
+    closedir(procs);
+    CHURN_FREE(inodes);
+    /* a listener exists: its owner is another user's process, or has just exited */
+    return rc == CHURN_OK && owners->count == 0 && denied ? CHURN_E_PERM : rc;
+}
+
 CHURN__PRIV const char *churn__os_platform(void) { return "linux"; }
 CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
     struct utsname u;
@@ -3303,6 +3376,23 @@ done:
 }
 
 /* ---- platform description and atomic writes ---- */
+/* Owners of a TCP listener on port: the owning pids of the LISTEN rows of the TCP tables.
+   A row with pid 0 is a listener the OS does not attribute (wine): unsupported, not absent. */
+CHURN__PRIV int churn__os_listener_owners(int port, churn__pid_list *owners) {
+    churn__sock_table t;
+    int i, rc, unattributed = 0;
+    memset(&t, 0, sizeof t);
+    rc = churn__win_tcp_rows(-1, &t);
+    for (i = 0; rc == CHURN_OK && i < t.count; i++) {
+        const churn__sock_entry *e = &t.items[i];
+        if (e->state != CHURN__TCP_LISTEN || e->lport != port) continue;
+        if (e->inode == 0) unattributed++;
+        else rc = churn__pid_list_add(owners, (long)e->inode);
+    }
+    CHURN_FREE(t.items);
+    return rc == CHURN_OK && owners->count == 0 && unattributed ? CHURN_E_UNSUPPORTED : rc;
+}
+
 CHURN__PRIV const char *churn__os_platform(void) { return "windows"; }
 
 /* No kept-open sampler here yet: churn_sampler_take is a plain snapshot of the pid. */
@@ -3600,28 +3690,39 @@ CHURN__PRIV int churn__macos_socket(long pid, int fd, churn__sock_entry *e) {
     return 0;
 }
 
-CHURN__PRIV int churn__macos_children(long pid, long long *children, long long *zombies) {
-    int stack[256], *buf = stack, cap = CHURN__ARRAY_LEN(stack), n, i, attempt;
-    long long live = 0, dead = 0;
+/* proc_listpids(type, typeinfo) into *list: the caller's stack buffer first, the heap when
+   it filled up (a full buffer may be cut short: grow and ask again). Returns the count or a
+   negative CHURN_E_*; free *list when it is not `stack`. */
+CHURN__PRIV int churn__macos_list_pids(uint32_t type, uint32_t typeinfo, int *stack, int stack_cap, int **list) {
+    int *buf = stack, cap = stack_cap, n, attempt;
     for (attempt = 0;; attempt++) {
         errno = 0;
-        n = proc_listpids(PROC_PPID_ONLY, (uint32_t)pid, buf, cap * (int)sizeof(int));
+        n = proc_listpids(type, typeinfo, buf, cap * (int)sizeof(int));
         if (n < 0 || (n == 0 && errno != 0)) {
             int rc = churn__errno_to_code(errno ? errno : EIO);
             if (buf != stack) CHURN_FREE(buf);
+            *list = stack;
             return rc;
         }
         n /= (int)sizeof(int);
         if (n < cap || attempt >= 6) break;
-        /* a full buffer may be cut short: grow and ask again */
         {
             int *p;
             cap *= 4;
             p = (int *)CHURN_REALLOC(buf == stack ? NULL : buf, (size_t)cap * sizeof(int));
-            if (!p) { if (buf != stack) CHURN_FREE(buf); return CHURN_E_NOMEM; }
+            if (!p) { if (buf != stack) CHURN_FREE(buf); *list = stack; return CHURN_E_NOMEM; }
             buf = p;
         }
     }
+    *list = buf;
+    return n;
+}
+
+CHURN__PRIV int churn__macos_children(long pid, long long *children, long long *zombies) {
+    int stack[256], *buf, n, i;
+    long long live = 0, dead = 0;
+    n = churn__macos_list_pids(PROC_PPID_ONLY, (uint32_t)pid, stack, CHURN__ARRAY_LEN(stack), &buf);
+    if (n < 0) return n;
     for (i = 0; i < n; i++) {
         struct proc_bsdshortinfo si;
         if (buf[i] <= 0) continue;
@@ -3868,6 +3969,33 @@ CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
     return churn__macos_threads(pid, out);
 }
 
+/* Owners of a TCP listener on port: every pid's socket fds, PROC_PIDFDSOCKETINFO each. */
+CHURN__PRIV int churn__os_listener_owners(int port, churn__pid_list *owners) {
+    int stack[1024], *pids, n, i;
+    n = churn__macos_list_pids(PROC_ALL_PIDS, 0, stack, CHURN__ARRAY_LEN(stack), &pids);
+    if (n < 0) return n;
+    for (i = 0; i < n; i++) {
+        struct proc_fdinfo fstack[CHURN__MACOS_FD_STACK], *fds, *fheap;
+        int nf, k, rc = CHURN_OK;
+        if (pids[i] <= 0) continue;
+        nf = churn__macos_list_fds(pids[i], fstack, &fds, &fheap);
+        if (nf < 0) continue; /* not ours to inspect, or gone */
+        for (k = 0; k < nf; k++) {
+            churn__sock_entry e;
+            if (fds[k].proc_fdtype != PROX_FDTYPE_SOCKET) continue;
+            if (churn__macos_socket(pids[i], fds[k].proc_fd, &e) != 1) continue;
+            if (e.proto == 't' && e.state == CHURN__TCP_LISTEN && e.lport == port) {
+                rc = churn__pid_list_add(owners, pids[i]);
+                break;
+            }
+        }
+        CHURN_FREE(fheap);
+        if (rc != CHURN_OK) { if (pids != stack) CHURN_FREE(pids); return rc; }
+    }
+    if (pids != stack) CHURN_FREE(pids);
+    return CHURN_OK;
+}
+
 CHURN__PRIV const char *churn__os_platform(void) { return "macos"; }
 
 /* No kept-open sampler here yet: churn_sampler_take is a plain snapshot of the pid. */
@@ -3913,6 +4041,32 @@ CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
    Portable inventory API on top of churn__os_inventory. Identity of a handle is
    (id, kind, object): an fd number reused for another object is a new handle. When the
    object is unknown (0) the detail text stands in for it. */
+
+/* ---- listener owners ---- */
+CHURN__PRIV int churn__pid_list_add(churn__pid_list *l, long pid) {
+    if (churn__grow((void **)&l->items, &l->cap, l->count, sizeof(*l->items)) != CHURN_OK) return CHURN_E_NOMEM;
+    l->items[l->count++] = (unsigned long long)pid;
+    return CHURN_OK;
+}
+
+CHURN__API int churn_listener_pid(int port, long *pid, int *owners) {
+    churn__pid_list l;
+    int rc, i, distinct = 0;
+    if (pid) *pid = 0;
+    if (owners) *owners = 0;
+    if (!pid || port < 1 || port > 65535) return CHURN_E_INVAL;
+    memset(&l, 0, sizeof l);
+    rc = churn__os_listener_owners(port, &l);
+    if (rc == CHURN_OK && l.count == 0) rc = CHURN_E_NOPROC;
+    if (rc == CHURN_OK) {
+        qsort(l.items, (size_t)l.count, sizeof(*l.items), churn__cmp_ull);
+        for (i = 0; i < l.count; i++) distinct += i == 0 || l.items[i] != l.items[i - 1];
+        *pid = (long)l.items[0];
+        if (owners) *owners = distinct;
+    }
+    CHURN_FREE(l.items);
+    return rc;
+}
 
 CHURN__API void churn_inventory_free(churn_inventory *inv) {
     if (!inv) return;

@@ -14,7 +14,6 @@
 #define CHURN_IMPLEMENTATION
 #include "../churn.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -184,91 +183,28 @@ static unsigned parse_profiles(const char *s) {
 }
 
 /* ---- finding the process that owns the listening socket --------------------------------- */
-/* Inodes of LISTEN sockets on `port` from /proc/net/tcp and tcp6. Returns the count. */
-static int listen_inodes(int port, unsigned long long *out, int max) {
-    static const char *tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-    int t, n = 0;
-    for (t = 0; t < 2; t++) {
-        FILE *f = fopen(tables[t], "r");
-        char line[512];
-        if (!f) continue;
-        if (!fgets(line, sizeof line, f)) { fclose(f); continue; }   /* header */
-        while (fgets(line, sizeof line, f)) {
-            unsigned lport, state;
-            unsigned long long inode;
-            /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %llu",
-                       &lport, &state, &inode) != 3)
-                continue;
-            if ((int)lport == port && state == 0x0A && inode != 0 && n < max) out[n++] = inode;
-        }
-        fclose(f);
-    }
-    return n;
-}
-
-/* 1 when process `pid` holds one of the socket inodes. */
-static int pid_holds(long pid, const unsigned long long *inodes, int count) {
-    char path[64], link[64], want[64];
-    DIR *d;
-    struct dirent *e;
-    int found = 0, i;
-    snprintf(path, sizeof path, "/proc/%ld/fd", pid);
-    if (!(d = opendir(path))) return 0;
-    while (!found && (e = readdir(d)) != NULL) {
-        char fdpath[64 + 256 + 2];
-        ssize_t n;
-        if (e->d_name[0] == '.') continue;
-        snprintf(fdpath, sizeof fdpath, "%s/%s", path, e->d_name);
-        n = readlink(fdpath, link, sizeof link - 1);
-        if (n <= 0) continue;
-        link[n] = '\0';
-        if (strncmp(link, "socket:[", 8) != 0) continue;
-        for (i = 0; i < count && !found; i++) {
-            snprintf(want, sizeof want, "socket:[%llu]", inodes[i]);
-            found = strcmp(link, want) == 0;
-        }
-    }
-    closedir(d);
-    return found;
-}
-
 /* The pid owning the listening socket of `port`; exits with a clear message when none. */
 static long discover_pid(int port) {
-    unsigned long long inodes[16];
-    int n = listen_inodes(port, inodes, 16), count = 0;
-    long best = 0, self = (long)getpid();
-    DIR *d;
-    struct dirent *e;
-    if (n == 0) {
+    long pid = 0;
+    int owners = 0, rc = churn_listener_pid(port, &pid, &owners);
+    if (rc == CHURN_E_NOPROC) {
         fprintf(stderr, GATE_NAME ": no local socket is listening on port %d "
                 "(is the server running? or pass --pid)\n", port);
         exit(EXIT_USAGE);
     }
-    if (!(d = opendir("/proc"))) {
-        fprintf(stderr, GATE_NAME ": cannot read /proc (%s); pass --pid\n", strerror(errno));
+    if (rc == CHURN_E_PERM) {
+        fprintf(stderr, GATE_NAME ": a socket listens on port %d but no process visible to this user "
+                "owns it (another user?); pass --pid\n", port);
         exit(EXIT_USAGE);
     }
-    while ((e = readdir(d)) != NULL) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == self) continue;
-        if (pid_holds(pid, inodes, n)) {
-            count++;
-            if (!best || pid < best) best = pid;   /* shared listener: the oldest, usually the parent */
-        }
-    }
-    closedir(d);
-    if (!best) {
-        fprintf(stderr, GATE_NAME ": a socket listens on port %d (inode %llu) but no process "
-                "visible to this user owns it (another user or namespace?); pass --pid\n",
-                port, inodes[0]);
+    if (rc != CHURN_OK) {
+        fprintf(stderr, GATE_NAME ": cannot find the owner of port %d: %s; pass --pid\n", port, churn_strerror(rc));
         exit(EXIT_USAGE);
     }
-    if (count > 1)
+    if (owners > 1)
         fprintf(stderr, GATE_NAME ": note: %d processes share the listener on port %d; "
-                "watching pid %ld (pass --pid to choose)\n", count, port, best);
-    return best;
+                "watching pid %ld (pass --pid to choose)\n", owners, port, pid);
+    return pid;
 }
 
 /* ---- progress ---------------------------------------------------------------------------- */
@@ -402,10 +338,11 @@ int main(int argc, char **argv) {
 
     /* the process to watch */
     if (pid) {
-        char proc[64];
-        snprintf(proc, sizeof proc, "/proc/%ld", pid);
-        if (access(proc, F_OK) != 0) {
-            fprintf(stderr, GATE_NAME ": --pid %ld: no such process\n", pid);
+        churn_snapshot probe; /* the portable existence check: one cheap metric */
+        int rc = churn_snapshot_take_some(pid, CHURN_METRIC_BIT(CHURN_METRIC_THREADS), &probe);
+        if (rc != CHURN_OK) {
+            fprintf(stderr, GATE_NAME ": --pid %ld: %s\n", pid,
+                    rc == CHURN_E_NOPROC ? "no such process" : churn_strerror(rc));
             return EXIT_USAGE;
         }
     } else {

@@ -1653,6 +1653,117 @@ CT_TEST(test_inventory_5000_fds) {
     setrlimit(RLIMIT_NOFILE, &old);
 }
 
+/* ---- listener owners ---------------------------------------------------------------------- */
+
+CT_TEST(test_listener_pid_self_v4_v6) {
+    int port = 0, fd = t_listener(AF_INET, 8, &port), owners = -1;
+    long pid = -1;
+    CT_REQUIRE(fd >= 0);
+    CT_EQ_LL(churn_listener_pid(port, &pid, &owners), CHURN_OK);
+    CT_EQ_LL(pid, (long long)getpid());
+    CT_EQ_LL(owners, 1);
+    close(fd);
+    /* closed: nobody listens there any more */
+    CT_EQ_LL(churn_listener_pid(port, &pid, &owners), CHURN_E_NOPROC);
+    CT_EQ_LL(pid, 0);
+    CT_EQ_LL(owners, 0);
+    if (!t_have_ipv6()) CT_SKIP("no IPv6 loopback");
+    fd = t_listener(AF_INET6, 8, &port);
+    CT_REQUIRE(fd >= 0);
+    CT_EQ_LL(churn_listener_pid(port, &pid, NULL), CHURN_OK);
+    CT_EQ_LL(pid, (long long)getpid());
+    close(fd);
+}
+
+/* A connected socket's local port is not a listener. */
+CT_TEST(test_listener_pid_ignores_connections) {
+    int port = 0, lfd = t_listener(AF_INET, 8, &port), c, a, cport;
+    long pid = -1;
+    CT_REQUIRE(lfd >= 0);
+    c = t_connect(AF_INET, port);
+    CT_REQUIRE(c >= 0);
+    a = accept(lfd, NULL, NULL);
+    CT_REQUIRE(a >= 0);
+    cport = t_local_port(c);
+    CT_EQ_LL(churn_listener_pid(cport, &pid, NULL), CHURN_E_NOPROC);
+    CT_EQ_LL(churn_listener_pid(port, &pid, NULL), CHURN_OK);
+    close(a);
+    close(c);
+    close(lfd);
+}
+
+/* A listener held by a child only, then shared by parent and child (a pre-forked server). */
+CT_TEST(test_listener_pid_child_and_shared) {
+    int port = 0, fd = t_listener(AF_INET, 8, &port), ready[2], owners = 0, st = 0;
+    long pid = 0;
+    char c;
+    pid_t child;
+    CT_REQUIRE(fd >= 0);
+    CT_REQUIRE(pipe(ready) == 0);
+    fflush(stdout);
+    child = fork();
+    CT_REQUIRE(child >= 0);
+    if (child == 0) {
+        close(ready[0]);
+        if (write(ready[1], "r", 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    CT_REQUIRE(read(ready[0], &c, 1) == 1);
+    close(ready[0]);
+    CT_EQ_LL(churn_listener_pid(port, &pid, &owners), CHURN_OK);
+    CT_EQ_LL(owners, 2);
+    CT_EQ_LL(pid, (long long)(getpid() < child ? getpid() : child));
+    close(fd); /* now only the child holds it */
+    CT_EQ_LL(churn_listener_pid(port, &pid, &owners), CHURN_OK);
+    CT_EQ_LL(pid, (long long)child);
+    CT_EQ_LL(owners, 1);
+    kill(child, SIGKILL);
+    CT_REQUIRE(waitpid(child, &st, 0) == child);
+    CT_EQ_LL(churn_listener_pid(port, &pid, &owners), CHURN_E_NOPROC);
+}
+
+/* As root: a process dropped to nobody sees the listener but not its owner's fds. */
+CT_TEST(test_listener_pid_perm) {
+    int port = 0, fd, p[2], rc = 99, st = 0;
+    pid_t child;
+    if (geteuid() != 0) CT_SKIP("needs root to make a process of another user");
+    fd = t_listener(AF_INET, 8, &port);
+    CT_REQUIRE(fd >= 0);
+    CT_REQUIRE(pipe(p) == 0);
+    fflush(stdout);
+    child = fork();
+    CT_REQUIRE(child >= 0);
+    if (child == 0) {
+        long pid = 0;
+        int r = 1000;
+        close(p[0]);
+        close(fd); /* the listener is the parent's alone */
+        if (setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0) r = churn_listener_pid(port, &pid, NULL);
+        (void)!write(p[1], &r, sizeof r);
+        _exit(0);
+    }
+    close(p[1]);
+    CT_CHECK(t_read_full(p[0], &rc, sizeof rc) == 0);
+    close(p[0]);
+    CT_CHECK(waitpid(child, &st, 0) == child);
+    close(fd);
+    CT_REQUIRE(rc != 1000);
+    CT_EQ_LL(rc, CHURN_E_PERM);
+}
+
+CT_TEST(test_listener_pid_bad_input) {
+    long pid = 7;
+    int owners = 7;
+    CT_EQ_LL(churn_listener_pid(0, &pid, &owners), CHURN_E_INVAL);
+    CT_EQ_LL(pid, 0);
+    CT_EQ_LL(owners, 0);
+    CT_EQ_LL(churn_listener_pid(65536, &pid, NULL), CHURN_E_INVAL);
+    CT_EQ_LL(churn_listener_pid(-1, &pid, NULL), CHURN_E_INVAL);
+    CT_EQ_LL(churn_listener_pid(8080, NULL, &owners), CHURN_E_INVAL);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     CT_RUN(test_inventory_errors);
@@ -1672,6 +1783,11 @@ int main(void) {
     CT_RUN(test_inventory_diff_fd_reuse);
     CT_RUN(test_inventory_filter);
     CT_RUN(test_inventory_free_safe);
+    CT_RUN(test_listener_pid_self_v4_v6);
+    CT_RUN(test_listener_pid_ignores_connections);
+    CT_RUN(test_listener_pid_child_and_shared);
+    CT_RUN(test_listener_pid_perm);
+    CT_RUN(test_listener_pid_bad_input);
     CT_RUN(test_inventory_child);
     CT_RUN(test_inventory_of_churning_process);
     CT_RUN(test_other_netns_snapshot_and_inventory);

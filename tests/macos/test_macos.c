@@ -705,6 +705,40 @@ CT_TEST(report_write_atomic_and_fsize_refusal) {
     rmdir(dir);
 }
 
+/* The owner of a listener: this process, then a child sharing it, then nobody. */
+CT_TEST(listener_pid_self_and_child) {
+    int port = 0, fd = t_listener(AF_INET, 8, &port), owners = 0, st;
+    int ready[2];
+    long pid = 0;
+    char c;
+    pid_t child;
+    CT_REQUIRE(fd >= 0);
+    CT_EQ_LL(churn_listener_pid(port, &pid, &owners), CHURN_OK);
+    CT_EQ_LL(pid, (long long)getpid());
+    CT_EQ_LL(owners, 1);
+    CT_REQUIRE(pipe(ready) == 0);
+    child = fork();
+    CT_REQUIRE(child >= 0);
+    if (child == 0) {
+        close(ready[0]);
+        if (write(ready[1], "r", 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    CT_REQUIRE(read(ready[0], &c, 1) == 1);
+    close(ready[0]);
+    CT_EQ_LL(churn_listener_pid(port, &pid, &owners), CHURN_OK);
+    CT_EQ_LL(owners, 2);
+    close(fd);
+    CT_EQ_LL(churn_listener_pid(port, &pid, &owners), CHURN_OK);
+    CT_EQ_LL(pid, (long long)child);
+    kill(child, SIGKILL);
+    CT_REQUIRE(waitpid(child, &st, 0) == child);
+    CT_EQ_LL(churn_listener_pid(port, &pid, &owners), CHURN_E_NOPROC);
+    CT_EQ_LL(churn_listener_pid(0, &pid, &owners), CHURN_E_INVAL);
+}
+
 int main(void) {
     CT_RUN(snapshot_self_basics);
     CT_RUN(snapshot_some_leaves_rest_unknown);
@@ -721,6 +755,7 @@ int main(void) {
     CT_RUN(inventory_pipe_file_kqueue);
     CT_RUN(inventory_named_thread);
     CT_RUN(inventory_diff_names_new_fds);
+    CT_RUN(listener_pid_self_and_child);
     CT_RUN(churn_run_in_process_server);
     CT_RUN(churn_run_refused_port);
     CT_RUN(report_write_atomic_and_fsize_refusal);

@@ -366,6 +366,27 @@ static long long class_sum(const churn_outcomes *o) {
     return o->completed + o->refused + o->timed_out + o->reset_by_peer + o->closed_by_peer + o->failed;
 }
 
+/* The owner of a listener: this process. wine's TCP table carries no owning pids, so there
+   the answer is CHURN_E_UNSUPPORTED, never a wrong pid. */
+CT_TEST(listener_pid_self) {
+    server sv;
+    long pid = -1;
+    int owners = -1, rc;
+    CT_REQUIRE(server_start(&sv) == 0);
+    rc = churn_listener_pid(sv.port, &pid, &owners);
+    printf("    churn_listener_pid(%d): %d (%s), pid %ld, owners %d\n", sv.port, rc, churn_strerror(rc), pid, owners);
+    if (rc == CHURN_E_UNSUPPORTED && under_wine()) {
+        CT_EQ_LL(pid, 0);
+    } else {
+        CT_EQ_LL(rc, CHURN_OK);
+        CT_EQ_LL(pid, (long long)GetCurrentProcessId());
+        CT_EQ_LL(owners, 1);
+    }
+    server_stop(&sv);
+    CT_EQ_LL(churn_listener_pid(sv.port, &pid, &owners), CHURN_E_NOPROC);
+    CT_EQ_LL(churn_listener_pid(0, &pid, &owners), CHURN_E_INVAL);
+}
+
 CT_TEST(churn_run_winsock) {
     server sv;
     churn_config cfg;
@@ -590,6 +611,7 @@ int main(void) {
     RUN(sampler_plain_snapshots);
     RUN(snapshot_other_process);
     RUN(snapshot_sockets_and_close_wait);
+    RUN(listener_pid_self);
     RUN(churn_run_winsock);
     RUN(churn_run_all_profiles);
     RUN(churn_run_refused);
