@@ -113,8 +113,9 @@ costs one pread() and two fstatat() for the cheap metrics (about half a plain
 snapshot), and it stays bound to the process it opened: after that process exits,
 samples return CHURN_E_NOPROC even if the pid has been reused. Its 2 fds are left
 out of handles when it samples this process; close it with churn_sampler_close()
-before taking an inventory. On Windows and macOS it is a plain snapshot of the pid.
-churn_run samples the watched process with one during the measured cycles.
+before taking an inventory. On Windows it keeps the process handle (same pinning);
+on macOS it is a plain snapshot of the pid. churn_run samples the watched process
+with one during the measured cycles.
 
 INVENTORIES
 ===========
@@ -399,15 +400,18 @@ CHURN_DEF unsigned churn_metrics_cheap(void);  /* what sample_metrics 0 means on
 
 /* A sampler: repeated snapshots of one process at the cost of the reads alone. On Linux
    it keeps /proc/P and /proc/P/statm open, so a cheap sample is one pread() and two
-   fstatat() calls, and it stays bound to the process it opened: once that process has
-   exited, samples return CHURN_E_NOPROC even if its pid was reused. The sampler's own
-   fds (own_fds) are left out of handles when P is this process. Elsewhere a sampler is
-   churn_snapshot_take_some() on the pid checked at open. The churn loop samples with one. */
+   fstatat() calls; on Windows it keeps the process handle. Either way it stays bound to
+   the process it opened: once that process has exited, samples return CHURN_E_NOPROC
+   even if its pid was reused. The sampler's own fds are left out of handles when P is
+   this process. On macOS a sample is churn_snapshot_take_some() on the pid checked at
+   open. The churn loop samples with one. */
 typedef struct churn_sampler {
-    long pid;
-    int  own_fds;      /* fds held in this process while open: 2 on Linux, else 0 */
-    int  is_open;
-    int  os_fd[2];     /* Linux: the /proc/P directory and /proc/P/statm */
+    long  pid;
+    int   own_fds;     /* fds/handles it holds in this process: Linux 2; Windows 1 for
+                          another pid (0 for this one); macOS 0 */
+    int   is_open;
+    int   os_fd[2];    /* Linux: the /proc/P directory and /proc/P/statm */
+    void *os_handle;   /* Windows: the process handle (NULL for this process) */
 } churn_sampler;
 
 CHURN_DEF int  churn_sampler_open(long pid, churn_sampler *s);  /* pid 0: this process */
@@ -886,8 +890,7 @@ extern int clock_gettime(clockid_t clock_id, struct timespec *tp);
      churn__os_describe(buf, cap)                 OS name, release, machine for the report
      churn__os_write_atomic(path, data, len)      temp file + flush + rename over path
      churn__os_listener_owners(port, list)        pids owning a TCP listener on port
-     churn__os_sampler_open(s) / _take / _close   kept-open sampling, or CHURN_E_UNSUPPORTED
-                                                  from open (then samples are plain snapshots)
+     churn__os_sampler_open(s) / _take / _close   repeated samples of s->pid (resolved, > 0)
    and, unless CHURN_NO_NET, the socket shim in >>churn loop (churn__sock, churn__poll, ...). */
 CHURN__PRIV long   churn__os_pid(void);
 CHURN__PRIV double churn__os_now(void);
@@ -970,10 +973,6 @@ CHURN__API int churn_sampler_open(long pid, churn_sampler *s) {
     if (pid < 0) return CHURN_E_INVAL;
     s->pid = pid ? pid : churn__os_pid();
     rc = churn__os_sampler_open(s);
-    if (rc == CHURN_E_UNSUPPORTED) { /* plain snapshots; the pid must exist now as well */
-        churn_snapshot probe;
-        rc = churn_snapshot_take_some(s->pid, CHURN_METRIC_BIT(CHURN_METRIC_THREADS), &probe);
-    }
     if (rc != CHURN_OK) {
         s->pid = 0;
         return rc;
@@ -989,14 +988,14 @@ CHURN__API int churn_sampler_take(churn_sampler *s, unsigned metric_mask, churn_
     if (!s || !s->is_open) return CHURN_E_INVAL;
     out->pid = s->pid;
     metric_mask &= CHURN_METRICS_ALL;
-    rc = s->own_fds > 0 ? churn__os_sampler_take(s, metric_mask, out) : churn__os_snapshot(s->pid, metric_mask, out);
+    rc = churn__os_sampler_take(s, metric_mask, out);
     out->at = churn__os_now();
     return rc;
 }
 
 CHURN__API void churn_sampler_close(churn_sampler *s) {
     if (!s || !s->is_open) return;
-    if (s->own_fds > 0) churn__os_sampler_close(s);
+    churn__os_sampler_close(s);
     memset(s, 0, sizeof *s);
     s->os_fd[0] = s->os_fd[1] = -1;
 }
@@ -2767,22 +2766,11 @@ CHURN__PRIV int churn__win_zombies(long pid, int self, long long *zombies) {
     return rc;
 }
 
-CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out) {
+/* Every masked metric of pid through h, a handle to it (GetCurrentProcess() for self). */
+CHURN__PRIV void churn__win_snapshot_h(long pid, HANDLE h, int self, unsigned mask, churn_snapshot *out) {
     const churn__win_api *api = churn__win_api_get(); /* before any count: see churn__win_load */
-    int self = pid == churn__os_pid();
-    HANDLE h = NULL;
-    int rc;
     unsigned mem_mask = CHURN_METRIC_BIT(CHURN_METRIC_RSS_BYTES) | CHURN_METRIC_BIT(CHURN_METRIC_PRIVATE_BYTES) |
                         CHURN_METRIC_BIT(CHURN_METRIC_VIRTUAL_BYTES);
-
-    /* Handles first, while we hold nothing extra (self), or from the handle we open
-       (another pid: our handles are in our table, not in theirs). */
-    if (self) {
-        h = GetCurrentProcess(); /* pseudo-handle: nothing to close, nothing counted */
-    } else {
-        rc = churn__win_open(pid, PROCESS_QUERY_LIMITED_INFORMATION, 0, &h); /* enough for all but the VM walk */
-        if (rc != CHURN_OK) return rc;
-    }
     if (CHURN__WANT(mask, CHURN_METRIC_HANDLES)) {
         DWORD n = 0;
         if (GetProcessHandleCount(h, &n) && n > 0) out->value[CHURN_METRIC_HANDLES] = (long long)n;
@@ -2874,13 +2862,52 @@ CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out)
         if (churn__win_zombies(pid, self, &nz) == CHURN_OK) out->value[CHURN_METRIC_ZOMBIES] = nz;
     }
     /* send_queue_bytes: no honest source on Windows; it stays CHURN_UNKNOWN. */
+}
 
-    rc = CHURN_OK;
+CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out) {
+    int self = pid == churn__os_pid(), rc = CHURN_OK;
+    HANDLE h = GetCurrentProcess(); /* self: a pseudo-handle, nothing to close, nothing counted */
+    (void)churn__win_api_get();     /* loaded before the first count: see churn__win_load */
+    /* another pid: the handle we open is in our table, not in theirs */
+    if (!self) {
+        rc = churn__win_open(pid, PROCESS_QUERY_LIMITED_INFORMATION, 0, &h); /* enough for all but the VM walk */
+        if (rc != CHURN_OK) return rc;
+    }
+    churn__win_snapshot_h(pid, h, self, mask, out);
     if (!self) {
         if (!churn__win_alive(h)) rc = CHURN_E_NOPROC; /* exited while we read */
         CloseHandle(h);
     }
     return rc;
+}
+
+/* Samplers keep the process handle: the process object, and so its pid, cannot be reused
+   while we hold it, and an exit shows as NOPROC on the next sample. */
+CHURN__PRIV int churn__os_sampler_open(churn_sampler *s) {
+    HANDLE h = NULL;
+    int rc;
+    (void)churn__win_api_get();
+    if (s->pid == churn__os_pid()) return CHURN_OK; /* the pseudo-handle, held by nobody */
+    rc = churn__win_open(s->pid, PROCESS_QUERY_LIMITED_INFORMATION, 0, &h);
+    if (rc != CHURN_OK) return rc;
+    if (!churn__win_alive(h)) { CloseHandle(h); return CHURN_E_NOPROC; }
+    s->os_handle = (void *)h;
+    s->own_fds = 1;
+    return CHURN_OK;
+}
+
+CHURN__PRIV int churn__os_sampler_take(churn_sampler *s, unsigned mask, churn_snapshot *out) {
+    HANDLE h = s->os_handle ? (HANDLE)s->os_handle : GetCurrentProcess();
+    if (s->os_handle && !churn__win_alive(h)) return CHURN_E_NOPROC;
+    churn__win_snapshot_h(s->pid, h, !s->os_handle, mask, out);
+    /* exited while we read (Toolhelp and the TCP table go by pid number) */
+    return s->os_handle && !churn__win_alive(h) ? CHURN_E_NOPROC : CHURN_OK;
+}
+
+CHURN__PRIV void churn__os_sampler_close(churn_sampler *s) {
+    if (s->os_handle) CloseHandle((HANDLE)s->os_handle);
+    s->os_handle = NULL;
+    s->own_fds = 0;
 }
 
 /* ---- inventory ---- */
@@ -3394,13 +3421,6 @@ CHURN__PRIV int churn__os_listener_owners(int port, churn__pid_list *owners) {
 }
 
 CHURN__PRIV const char *churn__os_platform(void) { return "windows"; }
-
-/* No kept-open sampler here yet: churn_sampler_take is a plain snapshot of the pid. */
-CHURN__PRIV int churn__os_sampler_open(churn_sampler *s) { (void)s; return CHURN_E_UNSUPPORTED; }
-CHURN__PRIV int churn__os_sampler_take(churn_sampler *s, unsigned mask, churn_snapshot *out) {
-    return churn__os_snapshot(s->pid, mask, out);
-}
-CHURN__PRIV void churn__os_sampler_close(churn_sampler *s) { (void)s; }
 
 CHURN__PRIV void churn__os_describe(char *out, size_t cap) {
     const churn__win_api *api = churn__win_api_get();
@@ -3998,8 +4018,12 @@ CHURN__PRIV int churn__os_listener_owners(int port, churn__pid_list *owners) {
 
 CHURN__PRIV const char *churn__os_platform(void) { return "macos"; }
 
-/* No kept-open sampler here yet: churn_sampler_take is a plain snapshot of the pid. */
-CHURN__PRIV int churn__os_sampler_open(churn_sampler *s) { (void)s; return CHURN_E_UNSUPPORTED; }
+/* Samplers: plain snapshots of the pid (libproc reads by pid; nothing to keep open that
+   would pin the process), which must exist at open. */
+CHURN__PRIV int churn__os_sampler_open(churn_sampler *s) {
+    churn_snapshot probe;
+    return churn__os_snapshot(s->pid, CHURN_METRIC_BIT(CHURN_METRIC_THREADS), &probe);
+}
 CHURN__PRIV int churn__os_sampler_take(churn_sampler *s, unsigned mask, churn_snapshot *out) {
     return churn__os_snapshot(s->pid, mask, out);
 }

@@ -279,8 +279,22 @@ CT_TEST(snapshot_other_process) {
         churn_inventory_free(&inv);
     }
     CT_EQ_LL(me.value[CHURN_METRIC_ZOMBIES], 0);
-    TerminateProcess(pi.hProcess, 3);
-    WaitForSingleObject(pi.hProcess, 5000);
+    {
+        /* a sampler holds the child's process handle: counts while it runs, NOPROC after */
+        churn_sampler sm;
+        churn_snapshot a;
+        CT_REQUIRE(churn_sampler_open((long)pi.dwProcessId, &sm) == CHURN_OK);
+        CT_EQ_LL(sm.own_fds, 1);
+        CT_REQUIRE(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &a) == CHURN_OK);
+        CT_GE_LL(a.value[CHURN_METRIC_THREADS], 1);
+        CT_GE_LL(a.value[CHURN_METRIC_HANDLES], 1);
+        CT_GE_LL(a.value[CHURN_METRIC_RSS_BYTES], 1);
+        TerminateProcess(pi.hProcess, 3);
+        WaitForSingleObject(pi.hProcess, 5000);
+        CT_EQ_LL(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &a), CHURN_E_NOPROC);
+        churn_sampler_close(&sm);
+        CT_EQ_LL(sm.own_fds, 0);
+    }
     CT_EQ_LL(churn_snapshot_take((long)pi.dwProcessId, &s), CHURN_E_NOPROC);
     /* exited, but we still hold its handles: Windows' zombie (not a live child) */
     CT_REQUIRE(churn_snapshot_take(0, &me) == CHURN_OK);
