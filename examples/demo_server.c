@@ -18,7 +18,15 @@
    leaked ones included, is closed and blocked threads are released before exit.
    Idle connections are closed after --idle-ms (default 5000 ms).
 
-   It does not use churn.h: it stands for "your server". */
+   It does not use churn.h: it stands for "your server".
+
+   Portable POSIX (Linux, macOS): descriptors are made non-blocking and close-on-exec with
+   fcntl() after socket()/accept() (no accept4/SOCK_NONBLOCK/SOCK_CLOEXEC), SIGPIPE is
+   ignored and send() also uses MSG_NOSIGNAL where it exists (SO_NOSIGPIPE on macOS), and
+   connection threads are named with the platform's pthread_setname_np. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE   /* pthread_setname_np, and POSIX under -std=c99 */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +47,18 @@
 #define DS_IN_CAP 8192
 #define DS_OUT_CAP 2048
 
+/* send() flags: MSG_NOSIGNAL where the headers have it (Linux, BSDs, macOS SDK 11+); where
+   SO_NOSIGPIPE exists (macOS) it is also set per socket in ds_prepare_fd, and SIGPIPE is
+   ignored in any case. */
+#ifdef MSG_NOSIGNAL
+#define DS_MSG_NOSIGNAL MSG_NOSIGNAL
+#else
+#define DS_MSG_NOSIGNAL 0
+#endif
+#ifndef MSG_DONTWAIT
+#define MSG_DONTWAIT 0   /* every socket is O_NONBLOCK anyway */
+#endif
+
 static volatile sig_atomic_t g_stop;
 
 static struct {
@@ -52,6 +72,46 @@ static struct {
 static void on_signal(int sig) {
     (void)sig;
     g_stop = 1;
+}
+
+/* Make fd non-blocking and close-on-exec (what SOCK_NONBLOCK | SOCK_CLOEXEC did), and on
+   platforms with SO_NOSIGPIPE keep writes to a reset peer from raising SIGPIPE. 0, or -1
+   when fcntl fails. */
+static int ds_prepare_fd(int fd) {
+    int fl = fcntl(fd, F_GETFL, 0), fdfl = fcntl(fd, F_GETFD, 0);
+    if (fl < 0 || fdfl < 0) return -1;
+    if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) return -1;
+    if (fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) != 0) return -1;
+#ifdef SO_NOSIGPIPE   /* macOS/BSD: Linux has no such option and relies on MSG_NOSIGNAL */
+    {   /* best effort: SIGPIPE is ignored anyway */
+        int one = 1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+    }
+#endif
+    return 0;
+}
+
+/* accept() one pending connection as a non-blocking, close-on-exec descriptor (what
+   accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) did). -1 when none is pending;
+   a connection that cannot be set up is closed and the next one is tried. */
+static int ds_accept(int lfd) {
+    for (;;) {
+        int cfd = accept(lfd, NULL, NULL);
+        if (cfd < 0) return -1;
+        if (ds_prepare_fd(cfd) == 0) return cfd;
+        close(cfd);
+    }
+}
+
+/* Name the calling thread (shown by ps/top/churn.h's thread inventory). */
+static void ds_set_thread_name(const char *name) {
+#if defined(__APPLE__)
+    pthread_setname_np(name);                   /* macOS: names the calling thread only */
+#elif defined(__linux__)
+    pthread_setname_np(pthread_self(), name);   /* glibc/musl; at most 15 chars */
+#else
+    (void)name;
+#endif
 }
 
 static double now_s(void) {
@@ -313,7 +373,7 @@ static int conn_read(conn *c) {
 static int conn_write(conn *c) {
     while (c->out_off < c->out_len) {
         ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+                         DS_MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) { c->out_off += (size_t)w; c->last_active = now_s(); continue; }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
@@ -410,7 +470,7 @@ static int run_poll(int lfd) {
             }
             if (pfd[0].revents & POLLIN) {
                 for (;;) {   /* accept everything pending */
-                    int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    int cfd = ds_accept(lfd);
                     conn *c;
                     if (cfd < 0) break;
                     serial++;
@@ -446,7 +506,7 @@ static int g_thr_shutdown;
 static void *conn_thread(void *arg) {
     conn *c = (conn *)arg;
     int leaky = g_opt.leak_thread > 0 && c->serial % (unsigned long)g_opt.leak_thread == 0;
-    pthread_setname_np(pthread_self(), leaky ? "leaky-conn" : "conn");
+    ds_set_thread_name(leaky ? "leaky-conn" : "conn");
     for (;;) {
         struct pollfd p;
         int r;
@@ -503,7 +563,7 @@ static int run_threads(int lfd) {
         if (r < 0 && errno != EINTR) { perror("demo_server: poll"); rc = 1; break; }
         if (r <= 0) continue;
         for (;;) {
-            int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            int cfd = ds_accept(lfd);
             pthread_t t;
             conn *c;
             if (cfd < 0) break;
@@ -612,8 +672,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "demo_server: --host: expected an IPv4 or IPv6 literal, got '%s'\n", host);
         return 2;
     }
-    lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    lfd = socket(ss.ss_family, SOCK_STREAM, 0);
     if (lfd < 0) { perror("demo_server: socket"); return 1; }
+    if (ds_prepare_fd(lfd) != 0) { perror("demo_server: fcntl"); close(lfd); return 1; }
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(lfd, (struct sockaddr *)&ss, sl) != 0) {
         fprintf(stderr, "demo_server: bind %s port %ld: %s\n", host, port, strerror(errno));

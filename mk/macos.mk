@@ -9,6 +9,8 @@
 #                           Linux ones) linked against it
 #                         - the portable unit tests tests/test_json.c and tests/test_verdict.c
 #                         - examples/churn_gate.c (copied next to the assembled header)
+#                         - examples/demo_server.c (the portable POSIX demo server; it does
+#                           not include churn.h), built with the same flags as churn_gate
 #                       The binaries are Mach-O; this host cannot run them ("verified only by
 #                       building"). libproc lives in libSystem: no -lproc.
 #   make check-macos-run  on a Mac (uname -s = Darwin): build with the host cc and run the test.
@@ -28,7 +30,7 @@ MACOS_ZIG       = $(firstword $(wildcard $(MACOS_ZIG_DIR)/node_modules/$(MACOS_Z
                               $(shell find $(MACOS_ZIG_DIR)/node_modules -type f -name zig -perm -u+x 2>/dev/null | head -n 1))
 
 .PHONY: check-macos check-macos-run macos-zig macos-header
-desc_check-macos := macOS port build proof: zig cc -target {x86_64,aarch64}-macos compiles+links impl, tests/macos, unit tests, churn_gate
+desc_check-macos := macOS port build proof: zig cc -target {x86_64,aarch64}-macos compiles+links impl, tests/macos, unit tests, churn_gate, demo_server
 
 macos-zig:
 	@if [ -z "$(MACOS_ZIG)" ]; then \
@@ -53,6 +55,7 @@ check-macos: macos-zig $(MACOS_HEADER)
 	printf '#define CHURN_STATIC\n#define CHURN_IMPLEMENTATION\n#include "churn.h"\nint main(void) { churn_snapshot s; return churn_snapshot_take(0, &s); }\n' > $$out/src/static.c; \
 	printf '#include <stdio.h>\n#include <string.h>\n#include <time.h>\n#include <sys/socket.h>\n#include <pthread.h>\n#define CHURN_IMPLEMENTATION\n#include "churn.h"\n' > $$out/src/pre.c; \
 	cp examples/churn_gate.c $$out/examples/churn_gate.c; \
+	cp examples/demo_server.c $$out/examples/demo_server.c; \
 	step() { name=$$1; shift; \
 	  if "$$@" > $$out/$$name.log 2>&1; then echo "ok   $$name" | tee -a $$out/summary.txt; \
 	  else echo "FAIL $$name  (see $$out/$$name.log)" | tee -a $$out/summary.txt; sed -n '1,15p' $$out/$$name.log; fails=$$((fails+1)); fi; }; \
@@ -69,6 +72,7 @@ check-macos: macos-zig $(MACOS_HEADER)
 	  step $$t-test_json     $$zig cc  -target $$t -std=c99 $(MACOS_WARN) tests/test_json.c $$d/impl.o -o $$d/test_json; \
 	  step $$t-test_verdict  $$zig cc  -target $$t -std=c99 $(MACOS_WARN) tests/test_verdict.c $$d/impl.o -o $$d/test_verdict; \
 	  step $$t-churn_gate    $$zig cc  -target $$t -std=c99 $(MACOS_WARN) $$out/examples/churn_gate.c -o $$d/churn-gate; \
+	  step $$t-demo_server   $$zig cc  -target $$t -std=c99 $(MACOS_WARN) $$out/examples/demo_server.c -o $$d/demo_server; \
 	done; \
 	echo "check-macos: $$fails failed (summary: $$out/summary.txt)"; \
 	test $$fails -eq 0
