@@ -1691,50 +1691,102 @@ CHURN__PRIV void churn__linux_count_child(long c, long *live, long *dead) {
     if (churn__linux_stat_state(c, &pp, &st) == 0) { if (st == 'Z') (*dead)++; else (*live)++; }
 }
 
-/* Threads in /proc/P/task, or -1. The directory's link count is 2 + the thread count. */
+/* Threads in /proc/P/task, or -1: the directory's link count is 2 + the thread count. */
 CHURN__PRIV long churn__linux_task_count(const char *task_dir) {
     struct stat st;
     return stat(task_dir, &st) == 0 && st.st_nlink >= 2 ? (long)st.st_nlink - 2 : -1;
 }
 
-/* Listing /proc/P/task is not atomic: when a thread exits mid-listing the kernel resumes
-   by position and can skip a live thread. One pass is trusted when the thread count is
-   the same before and after it and equals what it listed; otherwise passes are merged
-   (a thread gone by then fails its next read and is skipped by the caller). Returns
-   sorted, unique tids in *tids (CHURN_FREE it) and their count in *count. */
+/* Calls visit(pid, tid, ctx) once for every thread of pid. visit returns 1 when it read the
+   thread, 0 when the thread was gone, or a negative CHURN_E_* to stop.
+   Listing /proc/P/task is not atomic: when the thread under the listing's cursor exits,
+   the kernel ends the listing there (or, between two getdents calls, resumes it by
+   position), and live threads after it are missing. A pass is complete when
+     - every thread it listed was still there when visited (or, if visited by an earlier
+       pass, is there now): no listed thread died under the cursor, and
+     - the thread count was the same before and after the pass and equals what it listed:
+       no unlisted thread died under it (new threads join the end of the list, after any
+       thread a cut listing misses, so they cannot make up the difference).
+   Otherwise the listing repeats, at most CHURN__TASK_PASSES times, visiting new tids only. */
 #define CHURN__TASK_PASSES 4
+typedef int (*churn__task_visit)(long pid, unsigned long long tid, void *ctx);
 
-CHURN__PRIV int churn__linux_tasks(long pid, unsigned long long **tids, int *count) {
+CHURN__PRIV int churn__linux_each_task(long pid, churn__task_visit visit, void *ctx) {
     char path[64];
-    unsigned long long *t = NULL;
-    int n = 0, cap = 0, pass, i, k, rc = CHURN_OK;
+    unsigned long long *seen = NULL, *cur = NULL;
+    int nseen = 0, cap_seen = 0, cap_cur = 0, pass, rc = CHURN_OK;
     snprintf(path, sizeof path, "/proc/%ld/task", pid);
     for (pass = 0; pass < CHURN__TASK_PASSES && rc == CHURN_OK; pass++) {
-        int first = n;
+        int ncur = 0, nnew = 0, nuniq = 0, complete = 1, i, k;
         long before = churn__linux_task_count(path), after;
         struct dirent *de;
         DIR *d = opendir(path);
         if (!d) { rc = churn__errno_to_code(errno); break; }
         while ((de = readdir(d)) != NULL) {
             if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
-            if (churn__grow((void **)&t, &cap, n, sizeof(*t)) != CHURN_OK) { rc = CHURN_E_NOMEM; break; }
-            t[n++] = strtoull(de->d_name, NULL, 10);
+            if (churn__grow((void **)&cur, &cap_cur, ncur, sizeof(*cur)) != CHURN_OK) { rc = CHURN_E_NOMEM; break; }
+            cur[ncur++] = strtoull(de->d_name, NULL, 10);
         }
         closedir(d);
         after = churn__linux_task_count(path);
-        if (rc == CHURN_OK && before >= 0 && before == after && n - first == before) {
-            if (first > 0) memmove(t, t + first, (size_t)(n - first) * sizeof(*t)); /* exact on its own */
-            n -= first;
-            break;
+        if (rc != CHURN_OK) break;
+        if (ncur > 1) qsort(cur, (size_t)ncur, sizeof(*cur), churn__cmp_ull);
+        for (i = 0; i < ncur && rc == CHURN_OK; i++) {
+            if (i > 0 && cur[i] == cur[i - 1]) continue;
+            nuniq++;
+            if (churn__has_ull(seen, nseen, cur[i])) { /* visited by an earlier pass: still there? */
+                char tpath[96];
+                struct stat st;
+                snprintf(tpath, sizeof tpath, "%s/%llu", path, cur[i]);
+                if (stat(tpath, &st) != 0) complete = 0;
+                continue;
+            }
+            k = visit(pid, cur[i], ctx);
+            if (k < 0) { rc = k; break; }
+            if (k == 0) complete = 0;
+            cur[nnew++] = cur[i]; /* in place: nnew <= i */
+        }
+        if (rc != CHURN_OK) break;
+        if (before < 0 || before != after || nuniq != before) complete = 0;
+        for (i = 0; i < nnew; i++) {
+            if (churn__grow((void **)&seen, &cap_seen, nseen, sizeof(*seen)) != CHURN_OK) { rc = CHURN_E_NOMEM; break; }
+            seen[nseen++] = cur[i];
+        }
+        if (nseen > 1) qsort(seen, (size_t)nseen, sizeof(*seen), churn__cmp_ull);
+        if (complete) break;
+    }
+    CHURN_FREE(seen);
+    CHURN_FREE(cur);
+    return rc;
+}
+
+/* Children of one thread from /proc/P/task/T/children, counted as live or zombie. */
+typedef struct churn__children_ctx {
+    long live, dead;
+} churn__children_ctx;
+
+CHURN__PRIV int churn__linux_task_children(long pid, unsigned long long tid, void *ctx) {
+    churn__children_ctx *cc = (churn__children_ctx *)ctx;
+    char cpath[96], buf[4096];
+    long c = 0;
+    int cfd;
+    snprintf(cpath, sizeof cpath, "/proc/%ld/task/%llu/children", pid, tid);
+    cfd = churn__open_cloexec(cpath, O_RDONLY);
+    if (cfd < 0) return 0; /* the thread exited meanwhile */
+    /* streamed: a busy supervisor's list is longer than any fixed buffer */
+    for (;;) {
+        ssize_t n = read(cfd, buf, sizeof buf), k;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        for (k = 0; k < n; k++) {
+            if (buf[k] >= '0' && buf[k] <= '9') { c = c * 10 + (buf[k] - '0'); continue; }
+            if (c > 0) churn__linux_count_child(c, &cc->live, &cc->dead);
+            c = 0;
         }
     }
-    if (rc != CHURN_OK) { CHURN_FREE(t); return rc; }
-    if (n > 1) qsort(t, (size_t)n, sizeof(*t), churn__cmp_ull);
-    for (i = k = 0; i < n; i++) /* drop tids seen by two passes */
-        if (k == 0 || t[i] != t[k - 1]) t[k++] = t[i];
-    *tids = t;
-    *count = k;
-    return CHURN_OK;
+    if (c > 0) churn__linux_count_child(c, &cc->live, &cc->dead);
+    churn__close(cfd);
+    return 1;
 }
 
 CHURN__PRIV int churn__linux_children(long pid, long long *children, long long *zombies) {
@@ -1744,32 +1796,14 @@ CHURN__PRIV int churn__linux_children(long pid, long long *children, long long *
     struct dirent *de;
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
     if (access(path, R_OK) == 0) {
-        /* Fast path: walk every task's children file. */
-        unsigned long long *tids = NULL;
-        int count = 0, i, rc = churn__linux_tasks(pid, &tids, &count);
+        /* Fast path: every task's children file. */
+        churn__children_ctx cc;
+        int rc;
+        cc.live = cc.dead = 0;
+        rc = churn__linux_each_task(pid, churn__linux_task_children, &cc);
         if (rc != CHURN_OK) return rc;
-        for (i = 0; i < count; i++) {
-            char cpath[96], buf[4096];
-            long c = 0;
-            int cfd;
-            snprintf(cpath, sizeof cpath, "/proc/%ld/task/%llu/children", pid, tids[i]);
-            cfd = churn__open_cloexec(cpath, O_RDONLY);
-            if (cfd < 0) continue; /* the thread exited meanwhile */
-            /* streamed: a busy supervisor's list is longer than any fixed buffer */
-            for (;;) {
-                ssize_t n = read(cfd, buf, sizeof buf), k;
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) break;
-                for (k = 0; k < n; k++) {
-                    if (buf[k] >= '0' && buf[k] <= '9') { c = c * 10 + (buf[k] - '0'); continue; }
-                    if (c > 0) churn__linux_count_child(c, &live, &dead);
-                    c = 0;
-                }
-            }
-            if (c > 0) churn__linux_count_child(c, &live, &dead);
-            churn__close(cfd);
-        }
-        CHURN_FREE(tids);
+        live = cc.live;
+        dead = cc.dead;
     } else {
         d = opendir("/proc");
         if (!d) return churn__errno_to_code(errno);
@@ -2117,26 +2151,41 @@ CHURN__PRIV int churn__linux_unix_sockets(long pid, const unsigned long long *on
     return churn__linux_unix_table(pid, only, only_count, out);
 }
 
-CHURN__PRIV int churn__linux_threads(long pid, churn_inventory *out) {
-    unsigned long long *tids = NULL;
-    int count = 0, cap = 0, i, rc = churn__linux_tasks(pid, &tids, &count);
-    for (i = 0; rc == CHURN_OK && i < count; i++) {
-        char cpath[96], name[64];
-        long n;
-        churn_thread_info *t;
-        snprintf(cpath, sizeof cpath, "/proc/%ld/task/%llu/comm", pid, tids[i]);
-        n = churn__read_small(cpath, name, sizeof name);
-        if (n < 0) { out->skipped++; continue; } /* thread exited while we listed */
-        if (n > 0 && name[n - 1] == '\n') name[--n] = '\0'; /* comm ends in one newline */
-        if (churn__grow((void **)&out->threads, &cap, out->thread_count, sizeof(*out->threads)) != CHURN_OK) {
-            rc = CHURN_E_NOMEM;
-            break;
-        }
-        t = &out->threads[out->thread_count++];
-        t->tid = (long long)tids[i];
-        churn__copy(t->name, sizeof t->name, name, (size_t)n);
+CHURN__PRIV int churn__cmp_thread_id(const void *x, const void *y); /* >>inventory */
+
+typedef struct churn__threads_ctx {
+    churn_inventory *out;
+    int cap;
+} churn__threads_ctx;
+
+CHURN__PRIV int churn__linux_thread_visit(long pid, unsigned long long tid, void *ctx) {
+    churn__threads_ctx *tc = (churn__threads_ctx *)ctx;
+    char cpath[96], name[64];
+    long n;
+    churn_thread_info *t;
+    snprintf(cpath, sizeof cpath, "/proc/%ld/task/%llu/comm", pid, tid);
+    n = churn__read_small(cpath, name, sizeof name);
+    if (n < 0) { /* exited while we listed */
+        tc->out->skipped++;
+        return 0;
     }
-    CHURN_FREE(tids);
+    if (n > 0 && name[n - 1] == '\n') name[--n] = '\0'; /* comm ends in one newline */
+    if (churn__grow((void **)&tc->out->threads, &tc->cap, tc->out->thread_count, sizeof(*tc->out->threads)) != CHURN_OK)
+        return CHURN_E_NOMEM;
+    t = &tc->out->threads[tc->out->thread_count++];
+    t->tid = (long long)tid;
+    churn__copy(t->name, sizeof t->name, name, (size_t)n);
+    return 1;
+}
+
+CHURN__PRIV int churn__linux_threads(long pid, churn_inventory *out) {
+    churn__threads_ctx tc;
+    int rc, before = out->thread_count;
+    tc.out = out;
+    tc.cap = out->thread_count;
+    rc = churn__linux_each_task(pid, churn__linux_thread_visit, &tc);
+    if (rc == CHURN_OK && out->thread_count > before + 1) /* passes append in pass order */
+        qsort(out->threads + before, (size_t)(out->thread_count - before), sizeof(*out->threads), churn__cmp_thread_id);
     return rc;
 }
 

@@ -184,7 +184,12 @@ CT_TEST(test_concurrent_snapshots_and_inventories) {
     CT_EQ_LL(s1.value[CHURN_METRIC_SOCKETS], s0.value[CHURN_METRIC_SOCKETS]);
 }
 
-/* Several threads inventory each other while they rename themselves. */
+/* Several threads inventory each other while they rename themselves; as they finish at
+   different times, listings race with thread exits (a /proc/P/task listing whose cursor
+   thread exits ends early: churn.h must still see every live thread). Exits are what
+   matter, so the whole batch repeats: t_namer_batches, more under CHURN_SOAK=1. */
+static int t_namer_rounds = 50, t_namer_batches = 5;
+
 typedef struct t_namer {
     pthread_t th;
     int index, bad, rounds;
@@ -193,7 +198,7 @@ typedef struct t_namer {
 static void *t_namer_main(void *arg) {
     t_namer *n = (t_namer *)arg;
     int i;
-    for (i = 0; i < 50; i++) {
+    for (i = 0; i < t_namer_rounds; i++) {
         char name[32];
         churn_inventory inv;
         memset(&inv, 0, sizeof inv);
@@ -217,25 +222,33 @@ static void *t_namer_main(void *arg) {
 CT_TEST(test_concurrent_inventories_see_own_names) {
     enum { NAMERS = 4 };
     t_namer n[NAMERS];
-    int i, started = 0, thr0 = t_self_threads();
-    memset(n, 0, sizeof n);
-    for (i = 0; i < NAMERS; i++) {
-        n[i].index = i;
-        if (pthread_create(&n[i].th, NULL, t_namer_main, &n[i]) != 0) break;
-        started++;
+    int i, b, bad = 0, thr0 = t_self_threads();
+    for (b = 0; b < t_namer_batches; b++) {
+        int started = 0;
+        memset(n, 0, sizeof n);
+        for (i = 0; i < NAMERS; i++) {
+            n[i].index = i;
+            if (pthread_create(&n[i].th, NULL, t_namer_main, &n[i]) != 0) break;
+            started++;
+        }
+        for (i = 0; i < started; i++) pthread_join(n[i].th, NULL);
+        CT_REQUIRE(started == NAMERS);
+        for (i = 0; i < NAMERS; i++) {
+            CT_EQ_LL(n[i].rounds, t_namer_rounds);
+            bad += n[i].bad;
+        }
     }
-    for (i = 0; i < started; i++) pthread_join(n[i].th, NULL);
-    CT_REQUIRE(started == NAMERS);
-    for (i = 0; i < NAMERS; i++) {
-        CT_EQ_LL(n[i].rounds, 50);
-        CT_EQ_LL(n[i].bad, 0);
-    }
+    if (bad) printf("    %d of %d inventories missed the calling thread or its name\n", bad,
+                    t_namer_batches * NAMERS * t_namer_rounds);
+    CT_EQ_LL(bad, 0);
     for (i = 0; i < 2000 && t_self_threads() != thr0; i++) t_sleep_ms(1);
     CT_EQ_LL(t_self_threads(), thr0);
 }
 
 int main(void) {
+    const char *soak = getenv("CHURN_SOAK");
     signal(SIGPIPE, SIG_IGN);
+    if (soak && strcmp(soak, "1") == 0) t_namer_batches = 400;
     CT_RUN(test_concurrent_snapshots_and_inventories);
     CT_RUN(test_concurrent_inventories_see_own_names);
     return ct_finish();
