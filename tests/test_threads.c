@@ -188,7 +188,7 @@ CT_TEST(test_concurrent_snapshots_and_inventories) {
    different times, listings race with thread exits (a /proc/P/task listing whose cursor
    thread exits ends early: churn.h must still see every live thread). Exits are what
    matter, so the whole batch repeats: t_namer_batches, more under CHURN_SOAK=1. */
-static int t_namer_rounds = 50, t_namer_batches = 5;
+static int t_namer_rounds = 50, t_namer_batches = 40;
 
 typedef struct t_namer {
     pthread_t th;
