@@ -1976,19 +1976,28 @@ CHURN__PRIV void churn__os_sampler_close(churn_sampler *s) {
     s->own_fds = 0;
 }
 
+/* The pinned /proc/P/statm, NUL-terminated: its length, 0 or -1 (errno) once P has exited. */
+CHURN__PRIV ssize_t churn__linux_sampler_statm(churn_sampler *s, char *buf, size_t cap) {
+    ssize_t n;
+    do n = pread(s->os_fd[1], buf, cap - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n >= 0) buf[n] = '\0';
+    return n;
+}
+
 CHURN__PRIV int churn__os_sampler_take(churn_sampler *s, unsigned mask, churn_snapshot *out) {
     const unsigned fast = CHURN_METRICS_CHEAP;
     int self = s->pid == churn__os_pid(), rc;
     char buf[256];
     ssize_t n;
     struct stat st;
-    do n = pread(s->os_fd[1], buf, sizeof buf - 1, 0);
-    while (n < 0 && errno == EINTR);
+    n = churn__linux_sampler_statm(s, buf, sizeof buf);
     if (n <= 0) return n == 0 ? CHURN_E_NOPROC : churn__errno_to_code(errno);
-    buf[n] = '\0';
     if (mask & ~fast) {
-        /* fd walks and socket tables: the plain path, then our own fds out of the count */
+        /* fd walks and socket tables: the plain path (by pid number), then the pinned statm
+           again: if P died meanwhile, whatever took its number was not measured as P */
         rc = churn__os_snapshot(s->pid, mask, out);
+        if (rc == CHURN_OK && churn__linux_sampler_statm(s, buf, sizeof buf) <= 0) rc = CHURN_E_NOPROC;
         if (rc == CHURN_OK && self && out->value[CHURN_METRIC_HANDLES] != CHURN_UNKNOWN)
             out->value[CHURN_METRIC_HANDLES] -= s->own_fds;
         return rc;
