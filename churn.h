@@ -1436,6 +1436,21 @@ CHURN__PRIV void churn__fd_scan_free(churn__fd_scan *sc) {
     sc->inodes = NULL;
 }
 
+/* The open-fd count from a stat of /proc/P/fd: its st_size on Linux 6.2+, else the listing
+   counted. *count stays CHURN_UNKNOWN when the listing broke off. */
+CHURN__PRIV int churn__linux_fd_count(long pid, int self, const struct stat *fd_dir, long long *count) {
+    churn__fd_scan sc;
+    int rc;
+    if (fd_dir->st_size > 0) {
+        *count = (long long)fd_dir->st_size;
+        return CHURN_OK;
+    }
+    rc = churn__linux_scan_fds(pid, self, 0, &sc);
+    churn__fd_scan_free(&sc);
+    if (rc == CHURN_OK && sc.err == CHURN_OK) *count = sc.handles;
+    return rc;
+}
+
 typedef struct churn__diag_ctx {
     const unsigned long long *only; /* sorted inodes to keep */
     int only_count;
@@ -1911,21 +1926,16 @@ CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out)
     } else if (CHURN__WANT(mask, CHURN_METRIC_HANDLES)) {
         snprintf(path, sizeof path, "/proc/%ld/fd", pid);
         if (stat(path, &st) != 0) return churn__errno_to_code(errno);
-        if (st.st_size > 0) {
-            out->value[CHURN_METRIC_HANDLES] = (long long)st.st_size;
-        } else {
-            churn__fd_scan sc;
-            rc = churn__linux_scan_fds(pid, self, 0, &sc);
-            churn__fd_scan_free(&sc);
-            if (rc != CHURN_OK) return rc;
-            if (sc.err == CHURN_OK) out->value[CHURN_METRIC_HANDLES] = sc.handles;
-        }
+        rc = churn__linux_fd_count(pid, self, &st, &out->value[CHURN_METRIC_HANDLES]);
+        if (rc != CHURN_OK) return rc;
     }
 
     if (CHURN__WANT(mask, CHURN_METRIC_THREADS)) {
+        long n;
         snprintf(path, sizeof path, "/proc/%ld/task", pid);
-        if (stat(path, &st) == 0 && st.st_nlink > 2) out->value[CHURN_METRIC_THREADS] = (long long)st.st_nlink - 2;
-        else if (errno == ENOENT) return CHURN_E_NOPROC;
+        n = churn__linux_task_count(path);
+        if (n > 0) out->value[CHURN_METRIC_THREADS] = n;
+        else if (n < 0 && errno == ENOENT) return CHURN_E_NOPROC;
     }
 
     if (mask & mem_mask) {
@@ -2005,16 +2015,11 @@ CHURN__PRIV int churn__os_sampler_take(churn_sampler *s, unsigned mask, churn_sn
     rc = churn__linux_statm_fill(s->pid, self, buf, mask, out);
     if (rc != CHURN_OK) return rc;
     if (CHURN__WANT(mask, CHURN_METRIC_HANDLES)) {
+        long long *h = &out->value[CHURN_METRIC_HANDLES];
         if (fstatat(s->os_fd[0], "fd", &st, 0) != 0) return churn__errno_to_code(errno);
-        if (st.st_size > 0) {
-            out->value[CHURN_METRIC_HANDLES] = (long long)st.st_size - (self ? s->own_fds : 0);
-        } else { /* before Linux 6.2: count the listing */
-            churn__fd_scan sc;
-            rc = churn__linux_scan_fds(s->pid, self, 0, &sc);
-            churn__fd_scan_free(&sc);
-            if (rc != CHURN_OK) return rc;
-            if (sc.err == CHURN_OK) out->value[CHURN_METRIC_HANDLES] = sc.handles - (self ? s->own_fds : 0);
-        }
+        rc = churn__linux_fd_count(s->pid, self, &st, h);
+        if (rc != CHURN_OK) return rc;
+        if (self && *h != CHURN_UNKNOWN) *h -= s->own_fds;
     }
     if (CHURN__WANT(mask, CHURN_METRIC_THREADS)) {
         if (fstatat(s->os_fd[0], "task", &st, 0) != 0) return churn__errno_to_code(errno);
@@ -2287,16 +2292,18 @@ CHURN__PRIV int churn__os_inventory(long pid, churn_inventory *out) {
 
 #include <sys/utsname.h>
 /* Owners of a TCP listener on port: the LISTEN sockets of our network namespace with that
-   local port (sock_diag, text tables as fallback), then every /proc/P/fd for their inodes.
+   local port (sock_diag, text tables as fallback), then every process's socket fds for
+   their inodes.
    Socket inodes are unique machine-wide, so a match is the owner whatever its namespace. */
 CHURN__PRIV int churn__os_listener_owners(int port, churn__pid_list *owners) {
     churn__sock_table t;
     unsigned long long *inodes = NULL;
     int n = 0, cap = 0, i, rc, denied = 0;
+    long self = churn__os_pid();
     DIR *procs;
     struct dirent *de;
     memset(&t, 0, sizeof t);
-    rc = churn__linux_tcp_sockets(churn__os_pid(), 1u << CHURN__TCP_LISTEN, NULL, -1, &t);
+    rc = churn__linux_tcp_sockets(self, 1u << CHURN__TCP_LISTEN, NULL, -1, &t);
     for (i = 0; rc == CHURN_OK && i < t.count; i++) {
         if (t.items[i].state != CHURN__TCP_LISTEN || t.items[i].lport != port) continue;
         if (churn__grow((void **)&inodes, &cap, n, sizeof(*inodes)) != CHURN_OK) rc = CHURN_E_NOMEM;
@@ -2308,28 +2315,19 @@ CHURN__PRIV int churn__os_listener_owners(int port, churn__pid_list *owners) {
     procs = opendir("/proc");
     if (!procs) { rc = churn__errno_to_code(errno); CHURN_FREE(inodes); return rc; }
     while (rc == CHURN_OK && (de = readdir(procs)) != NULL) {
-        char path[64];
-        DIR *fds;
-        struct dirent *fe;
+        churn__fd_scan sc;
         long pid;
+        int k, scan_rc;
         if (de->d_name[0] < '1' || de->d_name[0] > '9') continue;
         pid = atol(de->d_name);
-        snprintf(path, sizeof path, "/proc/%ld/fd", pid);
-        fds = opendir(path);
-        if (!fds) { denied += errno == EACCES || errno == EPERM; continue; }
-        while ((fe = readdir(fds)) != NULL) {
-            char link[64];
-            ssize_t len;
-            if (fe->d_name[0] < '0' || fe->d_name[0] > '9') continue;
-            len = readlinkat(dirfd(fds), fe->d_name, link, sizeof link - 1);
-            if (len < 9 || memcmp(link, "socket:[", 8) != 0) continue;
-            link[len] = '\0';
-            if (churn__has_ull(inodes, n, strtoull(link + 8, NULL, 10))) {
+        scan_rc = churn__linux_scan_fds(pid, pid == self, 1, &sc);
+        denied += scan_rc == CHURN_E_PERM;
+        for (k = 0; scan_rc == CHURN_OK && k < sc.inode_count; k++)
+            if (churn__has_ull(inodes, n, sc.inodes[k])) {
                 rc = churn__pid_list_add(owners, pid);
                 break;
             }
-        }
-        closedir(fds);
+        churn__fd_scan_free(&sc);
     }
     closedir(procs);
     CHURN_FREE(inodes);
@@ -2925,7 +2923,6 @@ CHURN__PRIV void churn__win_snapshot_h(long pid, HANDLE h, int self, unsigned ma
 CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out) {
     int self = pid == churn__os_pid(), rc = CHURN_OK;
     HANDLE h = GetCurrentProcess(); /* self: a pseudo-handle, nothing to close, nothing counted */
-    (void)churn__win_api_get();     /* loaded before the first count: see churn__win_load */
     /* another pid: the handle we open is in our table, not in theirs */
     if (!self) {
         rc = churn__win_open(pid, PROCESS_QUERY_LIMITED_INFORMATION, 0, &h); /* enough for all but the VM walk */
@@ -2944,7 +2941,6 @@ CHURN__PRIV int churn__os_snapshot(long pid, unsigned mask, churn_snapshot *out)
 CHURN__PRIV int churn__os_sampler_open(churn_sampler *s) {
     HANDLE h = NULL;
     int rc;
-    (void)churn__win_api_get();
     if (s->pid == churn__os_pid()) return CHURN_OK; /* the pseudo-handle, held by nobody */
     rc = churn__win_open(s->pid, PROCESS_QUERY_LIMITED_INFORMATION, 0, &h);
     if (rc != CHURN_OK) return rc;

@@ -9,6 +9,7 @@
      sockets   t_loopback, t_local_port, t_listener, t_connect, t_have_ipv6, t_wait_eof,
                t_set_rst
      threads   t_noop, t_warm_threads
+     processes t_fork_paused, t_as_nobody
 
    Every function is `static inline`, so a file that uses only some stays -Wunused clean. */
 #ifndef CHURN_TESTUTIL_H
@@ -16,8 +17,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +28,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 /* ---- time ------------------------------------------------------------------------------- */
 
@@ -182,6 +186,61 @@ static inline void *t_noop(void *arg) { return arg; }
 static inline void t_warm_threads(void) {
     pthread_t t;
     if (pthread_create(&t, NULL, t_noop, NULL) == 0) pthread_join(t, NULL);
+}
+
+/* ---- processes -------------------------------------------------------------------------- */
+
+/* A child that inherits everything this process holds and waits in pause() until killed;
+   returns once it runs (its pid), or -1. The caller kills and reaps it. */
+static inline pid_t t_fork_paused(void) {
+    int ready[2];
+    char c;
+    pid_t pid;
+    if (pipe(ready) != 0) return -1;
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        close(ready[0]);
+        if (write(ready[1], "r", 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    close(ready[1]);
+    if (pid > 0 && t_read_full(ready[0], &c, 1) != 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        pid = -1;
+    }
+    close(ready[0]);
+    return pid;
+}
+
+/* Runs fn(arg, codes) in a child that has dropped to uid and gid 65534 (nobody) and copies
+   the n (at most 16) codes it set into codes. 0, or -1 when the child could not start,
+   could not drop root, or did not finish cleanly. */
+static inline int t_as_nobody(void (*fn)(void *arg, int *codes), void *arg, int *codes, int n) {
+    int p[2], st = 0, ok;
+    pid_t pid;
+    if (n < 1 || n > 16 || pipe(p) != 0) return -1;
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int r[16];
+        close(p[0]);
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
+        memset(r, 0, sizeof r);
+        fn(arg, r);
+        _exit(write(p[1], r, (size_t)n * sizeof *r) == (ssize_t)((size_t)n * sizeof *r) ? 0 : 4);
+    }
+    close(p[1]);
+    ok = t_read_full(p[0], codes, (size_t)n * sizeof *codes) == 0;
+    close(p[0]);
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) ok = 0;
+    return ok ? 0 : -1;
 }
 
 #endif

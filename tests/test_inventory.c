@@ -299,6 +299,18 @@ CT_TEST(test_inventory_errors) {
     churn_inventory_free(&inv);
 }
 
+/* Inventories of pid 1, the (root) parent and itself, as nobody. */
+static void t_inventory_three(void *parent, int *r) {
+    churn_inventory inv;
+    memset(&inv, 0, sizeof inv);
+    r[0] = churn_inventory_take(1, &inv);
+    churn_inventory_free(&inv);
+    r[1] = churn_inventory_take(*(long *)parent, &inv);
+    churn_inventory_free(&inv);
+    r[2] = churn_inventory_take(0, &inv);
+    churn_inventory_free(&inv);
+}
+
 CT_TEST(test_inventory_perm) {
     churn_inventory inv;
     memset(&inv, 0, sizeof inv);
@@ -309,33 +321,9 @@ CT_TEST(test_inventory_perm) {
         CT_EQ_LL(churn_inventory_take(1, &inv), CHURN_E_PERM);
         churn_inventory_free(&inv);
     } else {
-        int p[2], rc[3] = {99, 99, 99}, st = 0;
-        pid_t parent = getpid(), pid;
-        CT_REQUIRE(pipe(p) == 0);
-        fflush(stdout);
-        pid = fork();
-        CT_REQUIRE(pid >= 0);
-        if (pid == 0) {
-            int r[3];
-            close(p[0]);
-            if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
-                r[0] = r[1] = r[2] = 1000;
-            } else {
-                r[0] = churn_inventory_take(1, &inv);
-                churn_inventory_free(&inv);
-                r[1] = churn_inventory_take((long)parent, &inv);
-                churn_inventory_free(&inv);
-                r[2] = churn_inventory_take(0, &inv);
-                churn_inventory_free(&inv);
-            }
-            (void)!write(p[1], r, sizeof r);
-            _exit(0);
-        }
-        close(p[1]);
-        CT_CHECK(t_read_full(p[0], rc, sizeof rc) == 0);
-        close(p[0]);
-        CT_CHECK(waitpid(pid, &st, 0) == pid);
-        CT_REQUIRE(rc[0] != 1000);
+        long parent = (long)getpid();
+        int rc[3] = {99, 99, 99};
+        CT_REQUIRE(t_as_nobody(t_inventory_three, &parent, rc, 3) == 0); /* dropped root */
         CT_EQ_LL(rc[0], CHURN_E_PERM);
         CT_EQ_LL(rc[1], CHURN_E_PERM);
         CT_EQ_LL(rc[2], CHURN_OK);
@@ -1694,24 +1682,12 @@ CT_TEST(test_listener_pid_ignores_connections) {
 
 /* A listener held by a child only, then shared by parent and child (a pre-forked server). */
 CT_TEST(test_listener_pid_child_and_shared) {
-    int port = 0, fd = t_listener(AF_INET, 8, &port), ready[2], owners = 0, st = 0;
+    int port = 0, fd = t_listener(AF_INET, 8, &port), owners = 0, st = 0;
     long pid = 0;
-    char c;
     pid_t child;
     CT_REQUIRE(fd >= 0);
-    CT_REQUIRE(pipe(ready) == 0);
-    fflush(stdout);
-    child = fork();
-    CT_REQUIRE(child >= 0);
-    if (child == 0) {
-        close(ready[0]);
-        if (write(ready[1], "r", 1) != 1) _exit(1);
-        pause();
-        _exit(0);
-    }
-    close(ready[1]);
-    CT_REQUIRE(read(ready[0], &c, 1) == 1);
-    close(ready[0]);
+    child = t_fork_paused(); /* holds the listener too */
+    CT_REQUIRE(child > 0);
     CT_EQ_LL(churn_listener_pid(port, &pid, &owners), CHURN_OK);
     CT_EQ_LL(owners, 2);
     CT_EQ_LL(pid, (long long)(getpid() < child ? getpid() : child));
@@ -1725,31 +1701,25 @@ CT_TEST(test_listener_pid_child_and_shared) {
 }
 
 /* As root: a process dropped to nobody sees the listener but not its owner's fds. */
+typedef struct t_listener_arg {
+    int fd, port;
+} t_listener_arg;
+
+static void t_listener_as_nobody(void *arg, int *r) {
+    t_listener_arg *a = (t_listener_arg *)arg;
+    long pid = 0;
+    close(a->fd); /* the listener is the parent's alone */
+    r[0] = churn_listener_pid(a->port, &pid, NULL);
+}
+
 CT_TEST(test_listener_pid_perm) {
-    int port = 0, fd, p[2], rc = 99, st = 0;
-    pid_t child;
+    t_listener_arg a;
+    int rc = 99;
     if (geteuid() != 0) CT_SKIP("needs root to make a process of another user");
-    fd = t_listener(AF_INET, 8, &port);
-    CT_REQUIRE(fd >= 0);
-    CT_REQUIRE(pipe(p) == 0);
-    fflush(stdout);
-    child = fork();
-    CT_REQUIRE(child >= 0);
-    if (child == 0) {
-        long pid = 0;
-        int r = 1000;
-        close(p[0]);
-        close(fd); /* the listener is the parent's alone */
-        if (setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0) r = churn_listener_pid(port, &pid, NULL);
-        (void)!write(p[1], &r, sizeof r);
-        _exit(0);
-    }
-    close(p[1]);
-    CT_CHECK(t_read_full(p[0], &rc, sizeof rc) == 0);
-    close(p[0]);
-    CT_CHECK(waitpid(child, &st, 0) == child);
-    close(fd);
-    CT_REQUIRE(rc != 1000);
+    a.fd = t_listener(AF_INET, 8, &a.port);
+    CT_REQUIRE(a.fd >= 0);
+    CT_REQUIRE(t_as_nobody(t_listener_as_nobody, &a, &rc, 1) == 0); /* dropped root */
+    close(a.fd);
     CT_EQ_LL(rc, CHURN_E_PERM);
 }
 

@@ -157,6 +157,14 @@ CT_TEST(test_errors_noproc) {
              CHURN_E_NOPROC);
 }
 
+/* Snapshots of pid 1, the (root) parent and itself, as nobody. */
+static void t_snapshot_three(void *parent, int *r) {
+    churn_snapshot s;
+    r[0] = churn_snapshot_take(1, &s);
+    r[1] = churn_snapshot_take(*(long *)parent, &s);
+    r[2] = churn_snapshot_take(0, &s); /* itself: always allowed */
+}
+
 /* As root: a child drops to uid/gid 65534 and snapshots pid 1 and the (root) parent. */
 CT_TEST(test_errors_perm) {
     churn_snapshot s;
@@ -167,33 +175,9 @@ CT_TEST(test_errors_perm) {
         CT_EQ_LL(churn_snapshot_take(1, &s), CHURN_E_PERM);
         return;
     } else {
-        int p[2];
+        long parent = (long)getpid();
         int rc[3] = {99, 99, 99};
-        int st = 0;
-        pid_t parent = getpid();
-        pid_t pid;
-        CT_REQUIRE(pipe(p) == 0);
-        fflush(stdout);
-        pid = fork();
-        CT_REQUIRE(pid >= 0);
-        if (pid == 0) {
-            int r[3];
-            close(p[0]);
-            if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
-                r[0] = r[1] = r[2] = 1000;
-            } else {
-                r[0] = churn_snapshot_take(1, &s);
-                r[1] = churn_snapshot_take((long)parent, &s);
-                r[2] = churn_snapshot_take(0, &s); /* itself: always allowed */
-            }
-            (void)!write(p[1], r, sizeof r);
-            _exit(0);
-        }
-        close(p[1]);
-        CT_CHECK(t_read_full(p[0], rc, sizeof rc) == 0);
-        close(p[0]);
-        CT_CHECK(waitpid(pid, &st, 0) == pid);
-        CT_REQUIRE(rc[0] != 1000); /* setuid failed */
+        CT_REQUIRE(t_as_nobody(t_snapshot_three, &parent, rc, 3) == 0); /* dropped root */
         CT_EQ_LL(rc[0], CHURN_E_PERM);
         CT_EQ_LL(rc[1], CHURN_E_PERM);
         CT_EQ_LL(rc[2], CHURN_OK);
@@ -1124,24 +1108,12 @@ CT_TEST(test_sampler_self_follows_fds_and_threads) {
 CT_TEST(test_sampler_child_until_gone) {
     churn_sampler sm;
     churn_snapshot s, plain;
-    int ready[2], st = 0, fds0 = t_self_fds();
-    char c;
+    int st = 0, fds0 = t_self_fds(), extra[6], k;
     pid_t pid;
-    CT_REQUIRE(pipe(ready) == 0);
-    fflush(stdout);
-    pid = fork();
-    CT_REQUIRE(pid >= 0);
-    if (pid == 0) {
-        int k, extra[6];
-        for (k = 0; k < 6; k++) extra[k] = dup(2);
-        (void)extra;
-        if (write(ready[1], "r", 1) != 1) _exit(1);
-        pause();
-        _exit(0);
-    }
-    close(ready[1]);
-    CT_REQUIRE(read(ready[0], &c, 1) == 1);
-    close(ready[0]);
+    for (k = 0; k < 6; k++) extra[k] = dup(2); /* the child inherits them: a count above stdio */
+    pid = t_fork_paused();
+    for (k = 0; k < 6; k++) close(extra[k]);
+    CT_REQUIRE(pid > 0);
     CT_REQUIRE(churn_sampler_open((long)pid, &sm) == CHURN_OK);
     CT_EQ_LL(sm.own_fds, 2); /* held here, not in the child: the child's count is untouched */
     CT_REQUIRE(churn_sampler_take(&sm, CHURN_METRICS_CHEAP, &s) == CHURN_OK);
